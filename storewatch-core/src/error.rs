@@ -113,15 +113,16 @@ pub struct Error {
 impl Error {
     /// An error of `kind` with a message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), context: Vec::new(), source: None }
+        Error {
+            kind,
+            message: message.into(),
+            context: Vec::new(),
+            source: None,
+        }
     }
 
     /// `InvalidInput` naming the field, the value given and what was expected.
-    pub fn invalid_field(
-        field: &str,
-        value: impl fmt::Debug,
-        expected: impl fmt::Display,
-    ) -> Self {
+    pub fn invalid_field(field: &str, value: impl fmt::Debug, expected: impl fmt::Display) -> Self {
         Error::new(
             ErrorKind::InvalidInput,
             format!("invalid {field} {value:?}: expected {expected}"),
@@ -187,7 +188,12 @@ impl Error {
             Some(source) => format!("{}: {source}", self.message),
             None => self.message.clone(),
         };
-        Error { kind: self.kind, message, context: self.context.clone(), source: None }
+        Error {
+            kind: self.kind,
+            message,
+            context: self.context.clone(),
+            source: None,
+        }
     }
 }
 
@@ -247,8 +253,13 @@ mod tests {
         let err = Error::new(ErrorKind::Storage, "write failed").with_source(io);
         assert_eq!(err.detached().message(), "write failed: disk full");
         assert_eq!(
-            Error::new(ErrorKind::RateLimited { retry_after: Some(Duration::from_secs(3)) }, "x")
-                .retry_after(),
+            Error::new(
+                ErrorKind::RateLimited {
+                    retry_after: Some(Duration::from_secs(3))
+                },
+                "x"
+            )
+            .retry_after(),
             Some(Duration::from_secs(3))
         );
     }

@@ -83,20 +83,33 @@ impl Registry {
     /// Builds the source of a credential of `kind`; an unknown kind is a `Config` error
     /// listing the known ones.
     pub fn build_source(&self, kind: &str, config: &SecretString) -> Result<Arc<dyn MetricSource>> {
-        let factory = self.sources.get(kind).ok_or_else(|| unknown("credential", kind, self.source_kinds()))?;
+        let factory = self
+            .sources
+            .get(kind)
+            .ok_or_else(|| unknown("credential", kind, self.source_kinds()))?;
         factory(config).map_err(|e| e.context(format!("{kind} credential")))
     }
 
     /// Builds the notifier of a channel of `kind`; an unknown kind is a `Config` error
     /// listing the known ones.
     pub fn build_notifier(&self, kind: &str, config: &SecretString) -> Result<Arc<dyn Notifier>> {
-        let factory = self.notifiers.get(kind).ok_or_else(|| unknown("channel", kind, self.notifier_kinds()))?;
+        let factory = self
+            .notifiers
+            .get(kind)
+            .ok_or_else(|| unknown("channel", kind, self.notifier_kinds()))?;
         factory(config).map_err(|e| e.context(format!("{kind} channel")))
     }
 }
 
 fn unknown<'a>(what: &str, kind: &str, known: impl Iterator<Item = &'a str>) -> Error {
     let known: Vec<&str> = known.collect();
-    let known = if known.is_empty() { "none registered".to_owned() } else { known.join(", ") };
-    Error::new(ErrorKind::Config, format!("unknown {what} kind {kind:?}: known kinds are {known}"))
+    let known = if known.is_empty() {
+        "none registered".to_owned()
+    } else {
+        known.join(", ")
+    };
+    Error::new(
+        ErrorKind::Config,
+        format!("unknown {what} kind {kind:?}: known kinds are {known}"),
+    )
 }

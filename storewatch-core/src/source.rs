@@ -22,7 +22,11 @@ pub struct AppTarget {
 
 impl From<&crate::model::App> for AppTarget {
     fn from(app: &crate::model::App) -> Self {
-        AppTarget { app_id: app.id, bundle_id: app.bundle_id.clone(), store_id: app.store_id.clone() }
+        AppTarget {
+            app_id: app.id,
+            bundle_id: app.bundle_id.clone(),
+            store_id: app.store_id.clone(),
+        }
     }
 }
 
@@ -43,7 +47,12 @@ pub struct CollectRequest {
 impl CollectRequest {
     /// Every metric of `apps` from `from` to `to`, inclusive.
     pub fn new(apps: Vec<AppTarget>, from: NaiveDate, to: NaiveDate) -> Self {
-        CollectRequest { apps, from, to, metrics: None }
+        CollectRequest {
+            apps,
+            from,
+            to,
+            metrics: None,
+        }
     }
 
     /// Only these metrics.

@@ -62,13 +62,25 @@ pub trait AlertEvaluator: Send + Sync + Debug {
 }
 
 impl<T: AlertEvaluator + ?Sized> AlertEvaluator for Arc<T> {
-    fn evaluate(&self, a: &Analysis, r: &[AlertRule], s: &AlertStates, now: DateTime<Utc>) -> Evaluation {
+    fn evaluate(
+        &self,
+        a: &Analysis,
+        r: &[AlertRule],
+        s: &AlertStates,
+        now: DateTime<Utc>,
+    ) -> Evaluation {
         (**self).evaluate(a, r, s, now)
     }
 }
 
 impl<T: AlertEvaluator + ?Sized> AlertEvaluator for Box<T> {
-    fn evaluate(&self, a: &Analysis, r: &[AlertRule], s: &AlertStates, now: DateTime<Utc>) -> Evaluation {
+    fn evaluate(
+        &self,
+        a: &Analysis,
+        r: &[AlertRule],
+        s: &AlertStates,
+        now: DateTime<Utc>,
+    ) -> Evaluation {
         (**self).evaluate(a, r, s, now)
     }
 }

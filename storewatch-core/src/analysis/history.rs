@@ -25,7 +25,13 @@ pub struct SeriesKey {
 
 impl SeriesKey {
     fn sort_key(&self) -> (Platform, &str, &str, &str, AppId) {
-        (self.platform, self.bundle_id.as_str(), self.metric.as_str(), &self.segment, self.app_id)
+        (
+            self.platform,
+            self.bundle_id.as_str(),
+            self.metric.as_str(),
+            &self.segment,
+            self.app_id,
+        )
     }
 }
 

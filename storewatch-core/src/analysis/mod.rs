@@ -32,8 +32,10 @@ pub fn required_days(day: NaiveDate) -> Vec<NaiveDate> {
     offsets.push(364);
     offsets.sort_unstable();
     offsets.dedup();
-    let mut days: Vec<NaiveDate> =
-        offsets.into_iter().filter_map(|o| day.checked_sub_days(Days::new(o))).collect();
+    let mut days: Vec<NaiveDate> = offsets
+        .into_iter()
+        .filter_map(|o| day.checked_sub_days(Days::new(o)))
+        .collect();
     days.sort_unstable();
     days
 }

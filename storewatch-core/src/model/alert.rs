@@ -22,7 +22,11 @@ pub struct Fingerprint {
 
 impl std::fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "rule {}/app {}/{}", self.rule_id, self.app_id, self.metric)?;
+        write!(
+            f,
+            "rule {}/app {}/{}",
+            self.rule_id, self.app_id, self.metric
+        )?;
         if !self.segment.is_empty() {
             write!(f, "/{}", self.segment)?;
         }

@@ -49,7 +49,11 @@ impl AppSpec {
 /// A validated, non-blank display name.
 pub(crate) fn validate_name(field: &str, name: &str) -> Result<()> {
     if name.trim().is_empty() || name.len() > 200 {
-        return Err(Error::invalid_field(field, name, "a non-blank name of at most 200 bytes"));
+        return Err(Error::invalid_field(
+            field,
+            name,
+            "a non-blank name of at most 200 bytes",
+        ));
     }
     Ok(())
 }
@@ -63,7 +67,11 @@ impl Spec for AppSpec {
         BundleId::parse(self.platform, self.bundle_id.as_str())?;
         if let Some(store_id) = &self.store_id {
             if store_id.is_empty() || !store_id.chars().all(|c| c.is_ascii_digit()) {
-                return Err(Error::invalid_field("store_id", store_id, "Apple's numeric app id"));
+                return Err(Error::invalid_field(
+                    "store_id",
+                    store_id,
+                    "Apple's numeric app id",
+                ));
             }
         }
         Ok(())

@@ -38,7 +38,11 @@ impl Spec for ChannelSpec {
 pub type Channel = Record<ChannelSpec>;
 
 /// Hosts that serve Lark / Feishu custom-bot webhooks.
-pub const LARK_WEBHOOK_HOSTS: [&str; 3] = ["open.feishu.cn", "open.larksuite.com", "open.larkoffice.com"];
+pub const LARK_WEBHOOK_HOSTS: [&str; 3] = [
+    "open.feishu.cn",
+    "open.larksuite.com",
+    "open.larkoffice.com",
+];
 
 /// Validates a Lark / Feishu custom-bot webhook URL:
 /// `https://<lark host>/open-apis/bot/v2/hook/<token>`.
@@ -72,7 +76,10 @@ pub fn validate_lark_webhook_url(raw: &str) -> Result<()> {
             format_args!("a Lark webhook host ({})", LARK_WEBHOOK_HOSTS.join(", ")),
         ));
     }
-    let token = url.path().strip_prefix("/open-apis/bot/v2/hook/").unwrap_or_default();
+    let token = url
+        .path()
+        .strip_prefix("/open-apis/bot/v2/hook/")
+        .unwrap_or_default();
     if token.is_empty() || token.contains('/') {
         return Err(Error::invalid_field(
             "webhook_url",
@@ -100,6 +107,9 @@ mod tests {
             assert!(err.message().contains("webhook_url"), "{err}");
             assert!(!err.to_string().contains("secret-token"), "{err}");
         }
-        assert!(validate_lark_webhook_url("https://open.larksuite.com/open-apis/bot/v2/hook/abc").is_ok());
+        assert!(
+            validate_lark_webhook_url("https://open.larksuite.com/open-apis/bot/v2/hook/abc")
+                .is_ok()
+        );
     }
 }

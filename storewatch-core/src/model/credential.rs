@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::app::validate_name;
 use super::{CredentialId, Platform, Record, Spec};
-use crate::secrets::SealedSecret;
 use crate::Result;
+use crate::secrets::SealedSecret;
 
 /// A provider credential; its config is sealed and never returned in clear.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -326,7 +326,10 @@ pub struct ExecutionOutcome {
 impl ExecutionOutcome {
     /// An outcome with `status` and nothing counted.
     pub fn with_status(status: ExecutionStatus) -> Self {
-        ExecutionOutcome { status: Some(status), ..Default::default() }
+        ExecutionOutcome {
+            status: Some(status),
+            ..Default::default()
+        }
     }
 }
 
@@ -391,7 +394,11 @@ impl LogBuffer {
 
     /// An empty log capped at `cap` bytes.
     pub fn new(cap: usize) -> Self {
-        LogBuffer { text: String::new(), cap, dropped: 0 }
+        LogBuffer {
+            text: String::new(),
+            cap,
+            dropped: 0,
+        }
     }
 
     /// Appends one line, or counts it as dropped when the cap is reached.
@@ -443,6 +450,12 @@ mod tests {
         }
         assert!(ExecutionStatus::Failed.is_final());
         assert!(!ExecutionStatus::Running.is_final());
-        assert!("done".parse::<ExecutionStatus>().unwrap_err().message().contains("status"));
+        assert!(
+            "done"
+                .parse::<ExecutionStatus>()
+                .unwrap_err()
+                .message()
+                .contains("status")
+        );
     }
 }

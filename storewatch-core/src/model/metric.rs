@@ -68,7 +68,9 @@ impl Metric {
         let ok = !name.is_empty()
             && name.len() <= 64
             && name.starts_with(|c: char| c.is_ascii_lowercase())
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !ok {
             return Err(Error::invalid_field(
                 "metric",
@@ -158,7 +160,13 @@ pub struct MetricPoint {
 impl MetricPoint {
     /// A point for the total (segment `""`).
     pub fn total(app_id: AppId, metric: Metric, date: NaiveDate, value: f64) -> Self {
-        MetricPoint { app_id, metric, date, segment: String::new(), value }
+        MetricPoint {
+            app_id,
+            metric,
+            date,
+            segment: String::new(),
+            value,
+        }
     }
 
     /// A point for a segment.
@@ -171,12 +179,18 @@ impl MetricPoint {
     /// Refuses NaN and infinite values and malformed segments, naming the app, metric and day.
     pub fn validate(&self) -> Result<()> {
         if !self.value.is_finite() {
-            return Err(Error::invalid_field("value", self.value, "a finite number").context(
-                format!("point of app {} metric {} on {}", self.app_id, self.metric, self.date),
-            ));
+            return Err(
+                Error::invalid_field("value", self.value, "a finite number").context(format!(
+                    "point of app {} metric {} on {}",
+                    self.app_id, self.metric, self.date
+                )),
+            );
         }
         validate_segment(&self.segment).map_err(|e| {
-            e.context(format!("point of app {} metric {} on {}", self.app_id, self.metric, self.date))
+            e.context(format!(
+                "point of app {} metric {} on {}",
+                self.app_id, self.metric, self.date
+            ))
         })
     }
 }
@@ -199,10 +213,20 @@ mod tests {
     #[test]
     fn nan_point_names_app_metric_and_day() {
         let day = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-        let err = MetricPoint::total(AppId(4), Metric::DOWNLOADS, day, f64::NAN).validate().unwrap_err();
+        let err = MetricPoint::total(AppId(4), Metric::DOWNLOADS, day, f64::NAN)
+            .validate()
+            .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("app 4") && text.contains("downloads") && text.contains("2026-03-01"), "{text}");
-        assert!(MetricPoint::total(AppId(4), Metric::DOWNLOADS, day, 1.0).with_segment("currency:EUR").validate().is_ok());
+        assert!(
+            text.contains("app 4") && text.contains("downloads") && text.contains("2026-03-01"),
+            "{text}"
+        );
+        assert!(
+            MetricPoint::total(AppId(4), Metric::DOWNLOADS, day, 1.0)
+                .with_segment("currency:EUR")
+                .validate()
+                .is_ok()
+        );
         assert!(validate_segment("EUR").is_err());
     }
 }

@@ -43,10 +43,16 @@ pub use schedule::{Frequency, Schedule, ScheduleSpec, Task, parse_timezone};
 /// Checks a registry kind name such as `lark_webhook`.
 fn validate_kind(field: &str, kind: &str) -> crate::Result<()> {
     let ok = !kind.is_empty()
-        && kind.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && kind
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if ok {
         Ok(())
     } else {
-        Err(crate::Error::invalid_field(field, kind, "a kind name like \"lark_webhook\""))
+        Err(crate::Error::invalid_field(
+            field,
+            kind,
+            "a kind name like \"lark_webhook\"",
+        ))
     }
 }

@@ -40,7 +40,11 @@ impl FromStr for Platform {
         match s.trim().to_ascii_lowercase().as_str() {
             "ios" | "apple" => Ok(Platform::Ios),
             "android" | "google" => Ok(Platform::Android),
-            _ => Err(Error::invalid_field("platform", s, "\"ios\" or \"android\"")),
+            _ => Err(Error::invalid_field(
+                "platform",
+                s,
+                "\"ios\" or \"android\"",
+            )),
         }
     }
 }
@@ -118,7 +122,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_bundle_ids() {
-        for bad in ["", "app", "com..app", ".com.app", "com.app.", "com.ex ample", "com.例.app"] {
+        for bad in [
+            "",
+            "app",
+            "com..app",
+            ".com.app",
+            "com.app.",
+            "com.ex ample",
+            "com.例.app",
+        ] {
             for platform in [Platform::Ios, Platform::Android] {
                 let err = BundleId::parse(platform, bad).unwrap_err();
                 assert_eq!(err.kind(), crate::ErrorKind::InvalidInput);
@@ -136,6 +148,12 @@ mod tests {
         for p in [Platform::Ios, Platform::Android] {
             assert_eq!(p.to_string().parse::<Platform>().unwrap(), p);
         }
-        assert!("windows".parse::<Platform>().unwrap_err().to_string().contains("windows"));
+        assert!(
+            "windows"
+                .parse::<Platform>()
+                .unwrap_err()
+                .to_string()
+                .contains("windows")
+        );
     }
 }

@@ -31,10 +31,18 @@ impl Spec for ReportSpec {
     fn validate(&self) -> Result<()> {
         validate_name("name", &self.name)?;
         if self.metrics.is_empty() {
-            return Err(Error::invalid_field("metrics", &self.metrics, "at least one metric"));
+            return Err(Error::invalid_field(
+                "metrics",
+                &self.metrics,
+                "at least one metric",
+            ));
         }
         if self.channels.is_empty() {
-            return Err(Error::invalid_field("channels", &self.channels, "at least one channel"));
+            return Err(Error::invalid_field(
+                "channels",
+                &self.channels,
+                "at least one channel",
+            ));
         }
         Ok(())
     }

@@ -96,7 +96,9 @@ impl Condition {
     /// Checks the numbers: thresholds finite and not negative, limits finite.
     pub fn validate(&self) -> Result<()> {
         match *self {
-            Condition::PctChange { threshold_pct, .. } => non_negative("threshold_pct", threshold_pct),
+            Condition::PctChange { threshold_pct, .. } => {
+                non_negative("threshold_pct", threshold_pct)
+            }
             Condition::Absolute { value, .. } => {
                 if value.is_finite() {
                     Ok(())
@@ -121,18 +123,31 @@ impl fmt::Display for Condition {
     /// The condition in words, e.g. "falls by at least 30% week over week".
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Condition::PctChange { window, direction, threshold_pct } => {
+            Condition::PctChange {
+                window,
+                direction,
+                threshold_pct,
+            } => {
                 write!(f, "{direction} by at least {threshold_pct}% {window}")
             }
-            Condition::Absolute { op: AbsOp::Above, value } => write!(f, "is above {value}"),
-            Condition::Absolute { op: AbsOp::Below, value } => write!(f, "is below {value}"),
+            Condition::Absolute {
+                op: AbsOp::Above,
+                value,
+            } => write!(f, "is above {value}"),
+            Condition::Absolute {
+                op: AbsOp::Below,
+                value,
+            } => write!(f, "is below {value}"),
             Condition::Anomaly { z, direction } => {
                 let way = match direction {
                     Direction::Up => "above",
                     Direction::Down => "below",
                     Direction::Either => "away from",
                 };
-                write!(f, "is at least {z} seasonal deviations {way} the usual for the weekday")
+                write!(
+                    f,
+                    "is at least {z} seasonal deviations {way} the usual for the weekday"
+                )
             }
         }
     }
@@ -182,7 +197,11 @@ impl Mention {
         if valid {
             Ok(Mention::User(s.to_owned()))
         } else {
-            Err(Error::invalid_field("mentions", s, "\"all\" or a Lark open_id like \"ou_3f9a…\""))
+            Err(Error::invalid_field(
+                "mentions",
+                s,
+                "\"all\" or a Lark open_id like \"ou_3f9a…\"",
+            ))
         }
     }
 }
@@ -277,7 +296,11 @@ impl Spec for AlertRuleSpec {
         validate_name("name", &self.name)?;
         self.condition.validate()?;
         if self.for_days == 0 {
-            return Err(Error::invalid_field("for_days", self.for_days, "at least 1 day"));
+            return Err(Error::invalid_field(
+                "for_days",
+                self.for_days,
+                "at least 1 day",
+            ));
         }
         if let Some(b) = self.min_baseline {
             non_negative("min_baseline", b)?;
@@ -302,48 +325,102 @@ mod tests {
     use super::*;
 
     fn rule(condition: Condition) -> Result<AlertRuleSpec> {
-        AlertRuleSpec::new("r", Metric::DOWNLOADS, condition, Severity::Warning, ChannelId(1))
+        AlertRuleSpec::new(
+            "r",
+            Metric::DOWNLOADS,
+            condition,
+            Severity::Warning,
+            ChannelId(1),
+        )
     }
 
     #[test]
     fn thresholds_must_be_finite_and_non_negative() {
         for bad in [f64::NAN, f64::INFINITY, -1.0] {
-            let err = rule(Condition::PctChange { window: Window::Dod, direction: Direction::Down, threshold_pct: bad })
-                .unwrap_err();
+            let err = rule(Condition::PctChange {
+                window: Window::Dod,
+                direction: Direction::Down,
+                threshold_pct: bad,
+            })
+            .unwrap_err();
             assert!(err.message().contains("threshold_pct"), "{err}");
             assert!(err.message().contains(&format!("{bad:?}")), "{err}");
-            let err = rule(Condition::Anomaly { z: bad, direction: Direction::Either }).unwrap_err();
+            let err = rule(Condition::Anomaly {
+                z: bad,
+                direction: Direction::Either,
+            })
+            .unwrap_err();
             assert!(err.message().contains('z'), "{err}");
         }
-        assert!(rule(Condition::Absolute { op: AbsOp::Above, value: f64::NAN }).is_err());
-        assert!(rule(Condition::Absolute { op: AbsOp::Below, value: -3.0 }).is_ok());
+        assert!(
+            rule(Condition::Absolute {
+                op: AbsOp::Above,
+                value: f64::NAN
+            })
+            .is_err()
+        );
+        assert!(
+            rule(Condition::Absolute {
+                op: AbsOp::Below,
+                value: -3.0
+            })
+            .is_ok()
+        );
     }
 
     #[test]
     fn for_days_zero_is_refused() {
-        let mut spec = rule(Condition::Absolute { op: AbsOp::Above, value: 0.02 }).unwrap();
+        let mut spec = rule(Condition::Absolute {
+            op: AbsOp::Above,
+            value: 0.02,
+        })
+        .unwrap();
         spec.for_days = 0;
         let err = spec.validate().unwrap_err();
-        assert!(err.message().contains("for_days") && err.message().contains('0'), "{err}");
+        assert!(
+            err.message().contains("for_days") && err.message().contains('0'),
+            "{err}"
+        );
     }
 
     #[test]
     fn condition_in_words() {
-        let c = Condition::PctChange { window: Window::Wow, direction: Direction::Down, threshold_pct: 30.0 };
+        let c = Condition::PctChange {
+            window: Window::Wow,
+            direction: Direction::Down,
+            threshold_pct: 30.0,
+        };
         assert_eq!(c.to_string(), "falls by at least 30% week over week");
-        assert_eq!(Condition::Absolute { op: AbsOp::Above, value: 0.02 }.to_string(), "is above 0.02");
+        assert_eq!(
+            Condition::Absolute {
+                op: AbsOp::Above,
+                value: 0.02
+            }
+            .to_string(),
+            "is above 0.02"
+        );
     }
 
     #[test]
     fn mentions() {
         assert_eq!(Mention::parse("all").unwrap(), Mention::All);
         assert!(Mention::parse("ou_abc123").is_ok());
-        assert!(Mention::parse("bob").unwrap_err().message().contains("mentions"));
+        assert!(
+            Mention::parse("bob")
+                .unwrap_err()
+                .message()
+                .contains("mentions")
+        );
     }
 
     #[test]
     fn rule_round_trips_through_json() {
-        let spec = rule(Condition::PctChange { window: Window::Yoy, direction: Direction::Either, threshold_pct: 50.0 }).unwrap();
+        let spec = rule(Condition::PctChange {
+            window: Window::Yoy,
+            direction: Direction::Either,
+            threshold_pct: 50.0,
+        })
+        .unwrap();
         let json = serde_json::to_string(&spec).unwrap();
         assert_eq!(serde_json::from_str::<AlertRuleSpec>(&json).unwrap(), spec);
     }

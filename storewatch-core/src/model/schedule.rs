@@ -93,9 +93,11 @@ impl Frequency {
     /// Checks the day of the month.
     pub fn validate(&self) -> Result<()> {
         match *self {
-            Frequency::Monthly { day } if !(1..=31).contains(&day) => {
-                Err(Error::invalid_field("day", day, "a day of the month from 1 to 31"))
-            }
+            Frequency::Monthly { day } if !(1..=31).contains(&day) => Err(Error::invalid_field(
+                "day",
+                day,
+                "a day of the month from 1 to 31",
+            )),
             _ => Ok(()),
         }
     }
@@ -104,7 +106,11 @@ impl Frequency {
 fn weekday_from_number(n: u8) -> Result<Weekday> {
     match n {
         1..=7 => Ok(Weekday::try_from(n - 1).map_err(|_| Error::internal("weekday out of range"))?),
-        _ => Err(Error::invalid_field("weekday", n, "an ISO weekday from 1 (Monday) to 7 (Sunday)")),
+        _ => Err(Error::invalid_field(
+            "weekday",
+            n,
+            "an ISO weekday from 1 (Monday) to 7 (Sunday)",
+        )),
     }
 }
 
@@ -134,8 +140,13 @@ impl fmt::Display for Frequency {
 
 /// Parses an IANA time zone name such as `Europe/Berlin`.
 pub fn parse_timezone(s: &str) -> Result<Tz> {
-    s.parse::<Tz>()
-        .map_err(|_| Error::invalid_field("timezone", s, "an IANA time zone name like \"Europe/Berlin\""))
+    s.parse::<Tz>().map_err(|_| {
+        Error::invalid_field(
+            "timezone",
+            s,
+            "an IANA time zone name like \"Europe/Berlin\"",
+        )
+    })
 }
 
 /// A schedule; stored as a [`Schedule`].
@@ -228,14 +239,26 @@ impl Spec for ScheduleSpec {
     fn validate(&self) -> Result<()> {
         validate_name("name", &self.name)?;
         if self.hour > 23 {
-            return Err(Error::invalid_field("hour", self.hour, "an hour from 0 to 23"));
+            return Err(Error::invalid_field(
+                "hour",
+                self.hour,
+                "an hour from 0 to 23",
+            ));
         }
         if self.minute > 59 {
-            return Err(Error::invalid_field("minute", self.minute, "a minute from 0 to 59"));
+            return Err(Error::invalid_field(
+                "minute",
+                self.minute,
+                "a minute from 0 to 59",
+            ));
         }
         self.frequency.validate()?;
         if self.timeout.is_zero() {
-            return Err(Error::invalid_field("timeout", self.timeout.as_secs(), "at least 1 second"));
+            return Err(Error::invalid_field(
+                "timeout",
+                self.timeout.as_secs(),
+                "at least 1 second",
+            ));
         }
         if self.target_offset_days > 366 {
             return Err(Error::invalid_field(
@@ -258,15 +281,34 @@ mod tests {
 
     fn named(err: Error, field: &str, value: &str) {
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
-        assert!(err.message().contains(field) && err.message().contains(value), "{err}");
+        assert!(
+            err.message().contains(field) && err.message().contains(value),
+            "{err}"
+        );
     }
 
     #[test]
     fn bad_values_name_field_and_value() {
-        named(ScheduleSpec::new("s", Task::AlertCheck, Frequency::Daily, 24, 0, "UTC").unwrap_err(), "hour", "24");
-        named(ScheduleSpec::new("s", Task::AlertCheck, Frequency::Daily, 1, 60, "UTC").unwrap_err(), "minute", "60");
         named(
-            ScheduleSpec::new("s", Task::AlertCheck, Frequency::Daily, 1, 0, "Mars/Olympus").unwrap_err(),
+            ScheduleSpec::new("s", Task::AlertCheck, Frequency::Daily, 24, 0, "UTC").unwrap_err(),
+            "hour",
+            "24",
+        );
+        named(
+            ScheduleSpec::new("s", Task::AlertCheck, Frequency::Daily, 1, 60, "UTC").unwrap_err(),
+            "minute",
+            "60",
+        );
+        named(
+            ScheduleSpec::new(
+                "s",
+                Task::AlertCheck,
+                Frequency::Daily,
+                1,
+                0,
+                "Mars/Olympus",
+            )
+            .unwrap_err(),
             "timezone",
             "Mars/Olympus",
         );
@@ -274,18 +316,44 @@ mod tests {
         named(Frequency::weekly(0).unwrap_err(), "weekday", "0");
         named(Frequency::monthly(0).unwrap_err(), "day", "0");
         named(Frequency::monthly(32).unwrap_err(), "day", "32");
-        assert_eq!(Frequency::weekly(1).unwrap(), Frequency::Weekly { weekday: Weekday::Mon });
-        assert_eq!(Frequency::weekly(7).unwrap(), Frequency::Weekly { weekday: Weekday::Sun });
+        assert_eq!(
+            Frequency::weekly(1).unwrap(),
+            Frequency::Weekly {
+                weekday: Weekday::Mon
+            }
+        );
+        assert_eq!(
+            Frequency::weekly(7).unwrap(),
+            Frequency::Weekly {
+                weekday: Weekday::Sun
+            }
+        );
     }
 
     #[test]
     fn serde_validates_weekday_and_round_trips() {
-        let spec = ScheduleSpec::new("s", Task::FullAnalysis, Frequency::weekly(3).unwrap(), 6, 30, "Europe/Berlin").unwrap();
+        let spec = ScheduleSpec::new(
+            "s",
+            Task::FullAnalysis,
+            Frequency::weekly(3).unwrap(),
+            6,
+            30,
+            "Europe/Berlin",
+        )
+        .unwrap();
         let json = serde_json::to_value(&spec).unwrap();
-        assert_eq!(json["frequency"], serde_json::json!({"every": "weekly", "weekday": 3}));
+        assert_eq!(
+            json["frequency"],
+            serde_json::json!({"every": "weekly", "weekday": 3})
+        );
         assert_eq!(serde_json::from_value::<ScheduleSpec>(json).unwrap(), spec);
         let bad = serde_json::json!({"every": "weekly", "weekday": 8});
-        assert!(serde_json::from_value::<Frequency>(bad).unwrap_err().to_string().contains("weekday"));
+        assert!(
+            serde_json::from_value::<Frequency>(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("weekday")
+        );
     }
 
     #[test]

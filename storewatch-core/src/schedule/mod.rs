@@ -1,4 +1,11 @@
-//! Scheduling (DESIGN §7): the [`Scheduler`] trait and what it reports.
+//! Scheduling (DESIGN §7): the [`Scheduler`] trait, the [`ExecutionRunner`] it hands
+//! executions to, and how an execution's end is recorded and retried.
+
+mod retry;
+mod runner;
+
+pub use retry::{RetryPolicy, complete_execution};
+pub use runner::{ExecutionRunner, RunReport};
 
 use std::fmt::Debug;
 

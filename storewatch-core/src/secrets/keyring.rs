@@ -24,7 +24,9 @@ pub struct Keyring {
 
 impl fmt::Debug for Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Keyring").field("key_ids", &self.key_ids().collect::<Vec<_>>()).finish()
+        f.debug_struct("Keyring")
+            .field("key_ids", &self.key_ids().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -32,17 +34,23 @@ impl Keyring {
     /// Reads [`MASTER_KEYS_ENV`], else [`MASTER_KEY_ENV`]; `Ok(None)` when neither is set.
     pub fn from_env() -> Result<Option<Keyring>> {
         if let Ok(keys) = std::env::var(MASTER_KEYS_ENV) {
-            return Keyring::parse_keys(&keys).map(Some).map_err(|e| e.context(MASTER_KEYS_ENV));
+            return Keyring::parse_keys(&keys)
+                .map(Some)
+                .map_err(|e| e.context(MASTER_KEYS_ENV));
         }
         match std::env::var(MASTER_KEY_ENV) {
-            Ok(key) => Keyring::single(&key).map(Some).map_err(|e| e.context(MASTER_KEY_ENV)),
+            Ok(key) => Keyring::single(&key)
+                .map(Some)
+                .map_err(|e| e.context(MASTER_KEY_ENV)),
             Err(_) => Ok(None),
         }
     }
 
     /// One base64 key, with key id `default`.
     pub fn single(key_b64: &str) -> Result<Keyring> {
-        Ok(Keyring { keys: vec![("default".to_owned(), cipher("default", key_b64)?)] })
+        Ok(Keyring {
+            keys: vec![("default".to_owned(), cipher("default", key_b64)?)],
+        })
     }
 
     /// `id:base64key,id:base64key`, current key first. Ids are letters, digits, `-`, `_`.
@@ -50,17 +58,29 @@ impl Keyring {
         let mut keys: Vec<(String, Aes256Gcm)> = Vec::new();
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let (id, key) = entry.split_once(':').ok_or_else(|| {
-                Error::new(ErrorKind::Config, "master keys: expected id:base64key entries separated by ','")
+                Error::new(
+                    ErrorKind::Config,
+                    "master keys: expected id:base64key entries separated by ','",
+                )
             })?;
             let id = id.trim();
-            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            if id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
                 return Err(Error::new(
                     ErrorKind::Config,
-                    format!("master keys: invalid key id {id:?}: expected letters, digits, '-' or '_'"),
+                    format!(
+                        "master keys: invalid key id {id:?}: expected letters, digits, '-' or '_'"
+                    ),
                 ));
             }
             if keys.iter().any(|(k, _)| k == id) {
-                return Err(Error::new(ErrorKind::Config, format!("master keys: key id {id:?} appears twice")));
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!("master keys: key id {id:?} appears twice"),
+                ));
             }
             keys.push((id.to_owned(), cipher(id, key.trim())?));
         }
@@ -72,7 +92,10 @@ impl Keyring {
 
     /// A keyring of raw 32-byte keys, current first (for tests and embedding).
     pub fn from_raw(keys: &[(&str, [u8; 32])]) -> Result<Keyring> {
-        let spec: Vec<String> = keys.iter().map(|(id, k)| format!("{id}:{}", B64.encode(k))).collect();
+        let spec: Vec<String> = keys
+            .iter()
+            .map(|(id, k)| format!("{id}:{}", B64.encode(k)))
+            .collect();
         Keyring::parse_keys(&spec.join(","))
     }
 
@@ -92,9 +115,19 @@ impl Keyring {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let aad = associated_data(kind, id);
         let ciphertext = cipher
-            .encrypt(&nonce, Payload { msg: secret.expose_secret().as_bytes(), aad: aad.as_bytes() })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: secret.expose_secret().as_bytes(),
+                    aad: aad.as_bytes(),
+                },
+            )
             .map_err(|_| Error::new(ErrorKind::Crypto, format!("could not seal {kind} {id}")))?;
-        Ok(SealedSecret::from_parts(key_id, &B64.encode(nonce), &B64.encode(ciphertext)))
+        Ok(SealedSecret::from_parts(
+            key_id,
+            &B64.encode(nonce),
+            &B64.encode(ciphertext),
+        ))
     }
 
     /// Opens the secret sealed for record `kind` `id`.
@@ -103,21 +136,38 @@ impl Keyring {
     /// the keyring is a `Crypto` error naming the record.
     pub fn open(&self, kind: &str, id: i64, sealed: &SealedSecret) -> Result<SecretString> {
         let (key_id, nonce_b64, ct_b64) = sealed.parts();
-        let fail = |why: &str| Error::new(ErrorKind::Crypto, format!("cannot open the sealed secret of {kind} {id}: {why}"));
+        let fail = |why: &str| {
+            Error::new(
+                ErrorKind::Crypto,
+                format!("cannot open the sealed secret of {kind} {id}: {why}"),
+            )
+        };
         let cipher = self
             .keys
             .iter()
             .find(|(k, _)| k == key_id)
             .map(|(_, c)| c)
-            .ok_or_else(|| fail(&format!("it was sealed with key {key_id:?}, which the keyring does not hold")))?;
+            .ok_or_else(|| {
+                fail(&format!(
+                    "it was sealed with key {key_id:?}, which the keyring does not hold"
+                ))
+            })?;
         let nonce = B64.decode(nonce_b64).map_err(|_| fail("malformed nonce"))?;
         if nonce.len() != 12 {
             return Err(fail("malformed nonce"));
         }
-        let ciphertext = B64.decode(ct_b64).map_err(|_| fail("malformed ciphertext"))?;
+        let ciphertext = B64
+            .decode(ct_b64)
+            .map_err(|_| fail("malformed ciphertext"))?;
         let aad = associated_data(kind, id);
         let clear = cipher
-            .decrypt(Nonce::from_slice(&nonce), Payload { msg: &ciphertext, aad: aad.as_bytes() })
+            .decrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: &ciphertext,
+                    aad: aad.as_bytes(),
+                },
+            )
             .map_err(|_| fail("it was tampered with or sealed for another record"))?;
         let text = String::from_utf8(clear).map_err(|_| fail("the clear text is not UTF-8"))?;
         Ok(SecretString::from(text))
@@ -141,7 +191,10 @@ fn associated_data(kind: &str, id: i64) -> String {
 
 fn cipher(id: &str, key_b64: &str) -> Result<Aes256Gcm> {
     let bad = |why: &str| {
-        Error::new(ErrorKind::Config, format!("master key {id:?}: {why}: expected base64 of 32 random bytes"))
+        Error::new(
+            ErrorKind::Config,
+            format!("master key {id:?}: {why}: expected base64 of 32 random bytes"),
+        )
     };
     let raw = B64.decode(key_b64).map_err(|_| bad("not valid base64"))?;
     if raw.len() != 32 {
@@ -149,7 +202,6 @@ fn cipher(id: &str, key_b64: &str) -> Result<Aes256Gcm> {
     }
     Aes256Gcm::new_from_slice(&raw).map_err(|_| bad("rejected by AES-256-GCM"))
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -165,14 +217,19 @@ mod tests {
     fn seal_open_round_trip() {
         let k = ring("a", 1);
         let sealed = k.seal("channel", 3, &SecretString::from(PLANTED)).unwrap();
-        assert_eq!(k.open("channel", 3, &sealed).unwrap().expose_secret(), PLANTED);
+        assert_eq!(
+            k.open("channel", 3, &sealed).unwrap().expose_secret(),
+            PLANTED
+        );
         assert!(!sealed.as_str().contains("planted"));
     }
 
     #[test]
     fn tampered_moved_or_keyless_is_crypto_error_naming_the_record() {
         let k = ring("a", 1);
-        let sealed = k.seal("credential", 5, &SecretString::from(PLANTED)).unwrap();
+        let sealed = k
+            .seal("credential", 5, &SecretString::from(PLANTED))
+            .unwrap();
         let (key, nonce, ct) = sealed.parts();
         let mut bytes = B64.decode(ct).unwrap();
         bytes[0] ^= 1;
@@ -193,14 +250,25 @@ mod tests {
     #[test]
     fn rotation_reseals_and_old_ciphertexts_still_open() {
         let old = ring("old", 1);
-        let sealed = old.seal("credential", 1, &SecretString::from(PLANTED)).unwrap();
+        let sealed = old
+            .seal("credential", 1, &SecretString::from(PLANTED))
+            .unwrap();
         let both = Keyring::from_raw(&[("new", [2; 32]), ("old", [1; 32])]).unwrap();
         assert!(both.needs_reseal(&sealed));
-        assert_eq!(both.open("credential", 1, &sealed).unwrap().expose_secret(), PLANTED);
+        assert_eq!(
+            both.open("credential", 1, &sealed).unwrap().expose_secret(),
+            PLANTED
+        );
         let resealed = both.reseal("credential", 1, &sealed).unwrap();
         assert_eq!(resealed.key_id(), "new");
         assert!(!both.needs_reseal(&resealed));
-        assert_eq!(ring("new", 2).open("credential", 1, &resealed).unwrap().expose_secret(), PLANTED);
+        assert_eq!(
+            ring("new", 2)
+                .open("credential", 1, &resealed)
+                .unwrap()
+                .expose_secret(),
+            PLANTED
+        );
     }
 
     #[test]
@@ -210,15 +278,28 @@ mod tests {
             assert_eq!(err.kind(), ErrorKind::Config, "{spec}: {err}");
         }
         let dup = format!("a:{k},a:{k}", k = B64.encode([0u8; 32]));
-        assert!(Keyring::parse_keys(&dup).unwrap_err().message().contains("twice"));
+        assert!(
+            Keyring::parse_keys(&dup)
+                .unwrap_err()
+                .message()
+                .contains("twice")
+        );
         let debug = format!("{:?}", ring("visible-id", 9));
-        assert!(debug.contains("visible-id") && !debug.contains("CQkJ"), "{debug}");
+        assert!(
+            debug.contains("visible-id") && !debug.contains("CQkJ"),
+            "{debug}"
+        );
     }
 
     #[test]
     fn sealed_debug_hides_ciphertext() {
-        let sealed = ring("a", 1).seal("app", 1, &SecretString::from(PLANTED)).unwrap();
+        let sealed = ring("a", 1)
+            .seal("app", 1, &SecretString::from(PLANTED))
+            .unwrap();
         assert_eq!(format!("{sealed:?}"), "SealedSecret(v1.a.…)");
-        assert_eq!(SealedSecret::parse("v2.a.b.c").unwrap_err().kind(), ErrorKind::Crypto);
+        assert_eq!(
+            SealedSecret::parse("v2.a.b.c").unwrap_err().kind(),
+            ErrorKind::Crypto
+        );
     }
 }

@@ -22,7 +22,7 @@
 mod keyring;
 mod sealed;
 
-pub use keyring::{Keyring, MASTER_KEYS_ENV, MASTER_KEY_ENV};
+pub use keyring::{Keyring, MASTER_KEY_ENV, MASTER_KEYS_ENV};
 pub use sealed::SealedSecret;
 
 use secrecy::{ExposeSecret, SecretString};

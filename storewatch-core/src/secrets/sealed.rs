@@ -28,7 +28,10 @@ impl SealedSecret {
     }
 
     pub(crate) fn from_parts(key_id: &str, nonce_b64: &str, ciphertext_b64: &str) -> Self {
-        SealedSecret(format!("{}.{key_id}.{nonce_b64}.{ciphertext_b64}", Self::VERSION))
+        SealedSecret(format!(
+            "{}.{key_id}.{nonce_b64}.{ciphertext_b64}",
+            Self::VERSION
+        ))
     }
 
     /// `(key id, nonce b64, ciphertext b64)`.
@@ -39,8 +42,12 @@ impl SealedSecret {
     fn split(s: &str) -> Option<(&str, &str, &str)> {
         let mut it = s.split('.');
         let (v, key, nonce, ct) = (it.next()?, it.next()?, it.next()?, it.next()?);
-        (v == Self::VERSION && it.next().is_none() && !key.is_empty() && !nonce.is_empty() && !ct.is_empty())
-            .then_some((key, nonce, ct))
+        (v == Self::VERSION
+            && it.next().is_none()
+            && !key.is_empty()
+            && !nonce.is_empty()
+            && !ct.is_empty())
+        .then_some((key, nonce, ct))
     }
 
     /// The id of the key that sealed it.

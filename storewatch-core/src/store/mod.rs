@@ -47,9 +47,15 @@ pub trait ConfigStore: Send + Sync + Debug {
     /// Reserves a new credential id, so its secret can be sealed for it before creation.
     async fn reserve_credential_id(&self) -> Result<CredentialId>;
     /// Creates a credential under a reserved id.
-    async fn create_credential(&self, id: CredentialId, spec: CredentialSpec) -> Result<Credential>;
+    async fn create_credential(&self, id: CredentialId, spec: CredentialSpec)
+    -> Result<Credential>;
     /// Replaces a credential's spec if its version is still `version`.
-    async fn update_credential(&self, id: CredentialId, version: i64, spec: CredentialSpec) -> Result<Credential>;
+    async fn update_credential(
+        &self,
+        id: CredentialId,
+        version: i64,
+        spec: CredentialSpec,
+    ) -> Result<Credential>;
     /// One credential.
     async fn get_credential(&self, id: CredentialId) -> Result<Credential>;
     /// Every credential.
@@ -62,7 +68,12 @@ pub trait ConfigStore: Send + Sync + Debug {
     /// Creates a channel under a reserved id.
     async fn create_channel(&self, id: ChannelId, spec: ChannelSpec) -> Result<Channel>;
     /// Replaces a channel's spec if its version is still `version`.
-    async fn update_channel(&self, id: ChannelId, version: i64, spec: ChannelSpec) -> Result<Channel>;
+    async fn update_channel(
+        &self,
+        id: ChannelId,
+        version: i64,
+        spec: ChannelSpec,
+    ) -> Result<Channel>;
     /// One channel.
     async fn get_channel(&self, id: ChannelId) -> Result<Channel>;
     /// Every channel.
@@ -73,7 +84,8 @@ pub trait ConfigStore: Send + Sync + Debug {
     /// Creates an alert rule.
     async fn create_rule(&self, spec: AlertRuleSpec) -> Result<AlertRule>;
     /// Replaces a rule's spec if its version is still `version`.
-    async fn update_rule(&self, id: RuleId, version: i64, spec: AlertRuleSpec) -> Result<AlertRule>;
+    async fn update_rule(&self, id: RuleId, version: i64, spec: AlertRuleSpec)
+    -> Result<AlertRule>;
     /// One rule.
     async fn get_rule(&self, id: RuleId) -> Result<AlertRule>;
     /// Every rule.
@@ -84,7 +96,12 @@ pub trait ConfigStore: Send + Sync + Debug {
     /// Creates a report configuration.
     async fn create_report(&self, spec: ReportSpec) -> Result<ReportConfig>;
     /// Replaces a report's spec if its version is still `version`.
-    async fn update_report(&self, id: ReportId, version: i64, spec: ReportSpec) -> Result<ReportConfig>;
+    async fn update_report(
+        &self,
+        id: ReportId,
+        version: i64,
+        spec: ReportSpec,
+    ) -> Result<ReportConfig>;
     /// One report.
     async fn get_report(&self, id: ReportId) -> Result<ReportConfig>;
     /// Every report.
@@ -95,7 +112,12 @@ pub trait ConfigStore: Send + Sync + Debug {
     /// Creates a schedule.
     async fn create_schedule(&self, spec: ScheduleSpec) -> Result<Schedule>;
     /// Replaces a schedule's spec if its version is still `version`.
-    async fn update_schedule(&self, id: ScheduleId, version: i64, spec: ScheduleSpec) -> Result<Schedule>;
+    async fn update_schedule(
+        &self,
+        id: ScheduleId,
+        version: i64,
+        spec: ScheduleSpec,
+    ) -> Result<Schedule>;
     /// One schedule.
     async fn get_schedule(&self, id: ScheduleId) -> Result<Schedule>;
     /// Every schedule.
@@ -143,7 +165,11 @@ pub struct HistoryQuery {
 impl HistoryQuery {
     /// Every app and metric over `days`.
     pub fn new(days: DaySelection) -> Self {
-        HistoryQuery { apps: None, metrics: None, days }
+        HistoryQuery {
+            apps: None,
+            metrics: None,
+            days,
+        }
     }
 
     /// Every app and metric from `from` to `to`, inclusive.
@@ -215,13 +241,27 @@ pub trait RunStore: Send + Sync + Debug {
     /// Claims the oldest pending execution whose `run_after` has come: it becomes
     /// `Running`, held by `instance` until `now + lease`. Each pending execution is
     /// handed to exactly one claimer.
-    async fn claim_execution(&self, instance: &InstanceId, lease: Duration) -> Result<Option<Execution>>;
+    async fn claim_execution(
+        &self,
+        instance: &InstanceId,
+        lease: Duration,
+    ) -> Result<Option<Execution>>;
     /// Extends the lease of a running execution held by `instance`; `Conflict` when
     /// another instance holds it or it is no longer running.
-    async fn renew_lease(&self, id: ExecutionId, instance: &InstanceId, lease: Duration) -> Result<Lease>;
+    async fn renew_lease(
+        &self,
+        id: ExecutionId,
+        instance: &InstanceId,
+        lease: Duration,
+    ) -> Result<Lease>;
     /// Records how a running execution held by `instance` ended; `Conflict` when
     /// another instance holds it or it has already ended.
-    async fn finish_execution(&self, id: ExecutionId, instance: &InstanceId, outcome: ExecutionOutcome) -> Result<Execution>;
+    async fn finish_execution(
+        &self,
+        id: ExecutionId,
+        instance: &InstanceId,
+        outcome: ExecutionOutcome,
+    ) -> Result<Execution>;
     /// Marks every running execution whose lease has expired `Failed` ("instance
     /// lost") and returns them, so their retries can be queued.
     async fn reap_expired(&self) -> Result<Vec<Execution>>;
@@ -237,9 +277,19 @@ pub trait RunStore: Send + Sync + Debug {
     /// Records a delivery before it is attempted. Keyed by (execution chain, channel,
     /// message key): an existing record is returned as it is when already `Sent`, else
     /// it goes back to `Pending` with one more attempt.
-    async fn start_delivery(&self, execution: ExecutionId, channel: ChannelId, message_key: &str) -> Result<DeliveryRecord>;
+    async fn start_delivery(
+        &self,
+        execution: ExecutionId,
+        channel: ChannelId,
+        message_key: &str,
+    ) -> Result<DeliveryRecord>;
     /// Marks a delivery `Sent` or `Failed` (with its error).
-    async fn finish_delivery(&self, id: DeliveryId, status: DeliveryStatus, error: Option<String>) -> Result<DeliveryRecord>;
+    async fn finish_delivery(
+        &self,
+        id: DeliveryId,
+        status: DeliveryStatus,
+        error: Option<String>,
+    ) -> Result<DeliveryRecord>;
     /// The deliveries of an execution chain.
     async fn list_deliveries(&self, execution: ExecutionId) -> Result<Vec<DeliveryRecord>>;
 
