@@ -6,6 +6,7 @@ pub mod clock;
 mod error;
 pub mod model;
 pub mod notify;
+pub mod pipeline;
 mod registry;
 pub mod schedule;
 pub mod secrets;
