@@ -14,11 +14,11 @@ use storewatch_core::testkit::sample_app_spec;
 storewatch_core::store_conformance_tests!(async { MemoryStore::new() });
 
 fn start() -> DateTime<Utc> {
-    "2026-03-29T00:00:00Z".parse().unwrap()
+    "2026-03-29T00:00:00Z".parse().expect("a valid RFC 3339 time")
 }
 
 fn day() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 3, 28).unwrap()
+    NaiveDate::from_ymd_opt(2026, 3, 28).expect("a valid day")
 }
 
 fn store_at(clock: &ManualClock) -> MemoryStore {

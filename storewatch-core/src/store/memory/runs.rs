@@ -52,10 +52,10 @@ impl Runs {
                 "an attempt number from 1",
             ));
         }
-        if let (Some(schedule), Some(slot)) = (new.schedule_id, new.slot_at) {
-            if !self.slots.insert((schedule, slot)) {
-                return Ok(None);
-            }
+        if let (Some(schedule), Some(slot)) = (new.schedule_id, new.slot_at)
+            && !self.slots.insert((schedule, slot))
+        {
+            return Ok(None);
         }
         self.last_id += 1;
         let id = ExecutionId(self.last_id);

@@ -90,13 +90,13 @@ impl<S: Stored> Table<S> {
     ) -> Result<Record<S>> {
         spec.validate()
             .map_err(|e| e.context(format!("new {}", S::KIND)))?;
-        if let Some(id) = id {
-            if self.rows.contains_key(&id) {
-                return Err(Error::new(
-                    ErrorKind::Conflict,
-                    format!("{} {id} already exists", S::KIND),
-                ));
-            }
+        if let Some(id) = id
+            && self.rows.contains_key(&id)
+        {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!("{} {id} already exists", S::KIND),
+            ));
         }
         self.check_unique(None, &spec)?;
         let id = match id {
