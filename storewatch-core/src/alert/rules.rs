@@ -69,9 +69,10 @@
 //!   `Pending`: stores only insert or replace states). A clear day on a resolved or
 //!   reset alert sends nothing, so the `Resolved` event is produced once. A clear day
 //!   for a series that has no state creates none.
-//! - `last_day` is the last day evaluated with data, `since` when the current status
-//!   (or pending streak) began, `last_notified` and `last_severity` the time and
-//!   severity of the last card sent.
+//! - `last_day` is the last day evaluated with data (a clear day on a quiet alert
+//!   still stores its new `last_day`), `since` when the current status (or pending
+//!   streak) began, `last_notified` when the last card (firing or resolved) was sent,
+//!   `last_severity` the severity of the last firing card.
 //! - **Idempotence.** A day at or before a state's `last_day` changes nothing for that
 //!   alert: re-running D sends no second event and counts no day twice, and a late
 //!   backfill of an older day cannot rewind a streak.

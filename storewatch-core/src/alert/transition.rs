@@ -65,9 +65,9 @@ fn on_breach(
     now: DateTime<Utc>,
     event: impl Fn(AlertEventKind) -> AlertEvent,
 ) -> Step {
-    let continues = |p: &&AlertState| p.breach_days > 0 && p.last_day == day.pred_opt();
+    // A clear day leaves breach_days at 0, so only a breached D−1 continues a streak.
     let streak = prev
-        .filter(continues)
+        .filter(|p| p.last_day == day.pred_opt())
         .map_or(1, |p| p.breach_days.saturating_add(1));
     let mut state = prev.cloned().unwrap_or_else(|| AlertState {
         fingerprint: fingerprint.clone(),
