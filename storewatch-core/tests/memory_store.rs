@@ -14,7 +14,9 @@ use storewatch_core::testkit::sample_app_spec;
 storewatch_core::store_conformance_tests!(async { MemoryStore::new() });
 
 fn start() -> DateTime<Utc> {
-    "2026-03-29T00:00:00Z".parse().expect("a valid RFC 3339 time")
+    "2026-03-29T00:00:00Z"
+        .parse()
+        .expect("a valid RFC 3339 time")
 }
 
 fn day() -> NaiveDate {

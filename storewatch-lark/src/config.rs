@@ -70,7 +70,8 @@ impl fmt::Debug for LarkWebhookConfig {
 
 fn parse_json<T: for<'de> Deserialize<'de>>(json: &str, what: &str) -> Result<T> {
     // serde's message names the field and position; it never quotes string values.
-    serde_json::from_str(json).map_err(|e| Error::new(ErrorKind::InvalidInput, format!("{what} config: {e}")))
+    serde_json::from_str(json)
+        .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("{what} config: {e}")))
 }
 
 impl LarkWebhookConfig {
@@ -87,13 +88,21 @@ impl LarkWebhookConfig {
         if let Some(secret) = &self.secret
             && secret.expose_secret().trim().is_empty()
         {
-            return Err(Error::invalid_field("secret", "", "a non-empty signing secret, or no secret"));
+            return Err(Error::invalid_field(
+                "secret",
+                "",
+                "a non-empty signing secret, or no secret",
+            ));
         }
         if let Some(base) = &self.base_url {
             validate_base_url("base_url", base)?;
         }
         if !(1024..=150 * 1024).contains(&self.max_body_bytes) {
-            return Err(Error::invalid_field("max_body_bytes", self.max_body_bytes, "between 1024 and 153600 bytes"));
+            return Err(Error::invalid_field(
+                "max_body_bytes",
+                self.max_body_bytes,
+                "between 1024 and 153600 bytes",
+            ));
         }
         if self.timeout_secs == 0 {
             return Err(Error::invalid_field("timeout_secs", 0, "at least 1 second"));
@@ -106,7 +115,9 @@ impl LarkWebhookConfig {
         let url = self.webhook_url.expose_secret();
         match &self.base_url {
             Some(base) => {
-                let path = url::Url::parse(url).map(|u| u.path().to_owned()).unwrap_or_default();
+                let path = url::Url::parse(url)
+                    .map(|u| u.path().to_owned())
+                    .unwrap_or_default();
                 format!("{}{path}", base.trim_end_matches('/'))
             }
             None => url.to_owned(),
@@ -170,11 +181,22 @@ impl LarkSheetConfig {
     /// Checks every field's shape.
     pub fn validate(&self) -> Result<()> {
         let alnum = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric());
-        if !(self.app_id.starts_with("cli_") && self.app_id.len() > 4 && self.app_id[4..].chars().all(|c| c.is_ascii_alphanumeric())) {
-            return Err(Error::invalid_field("app_id", &self.app_id, "a Lark app id like \"cli_a1b2c3d4\""));
+        if !(self.app_id.starts_with("cli_")
+            && self.app_id.len() > 4
+            && self.app_id[4..].chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            return Err(Error::invalid_field(
+                "app_id",
+                &self.app_id,
+                "a Lark app id like \"cli_a1b2c3d4\"",
+            ));
         }
         if self.app_secret.expose_secret().trim().is_empty() {
-            return Err(Error::invalid_field("app_secret", "", "the app's non-empty secret"));
+            return Err(Error::invalid_field(
+                "app_secret",
+                "",
+                "the app's non-empty secret",
+            ));
         }
         if !(10..=64).contains(&self.spreadsheet_token.len()) || !alnum(&self.spreadsheet_token) {
             return Err(Error::invalid_field(
@@ -184,7 +206,11 @@ impl LarkSheetConfig {
             ));
         }
         if !(1..=20).contains(&self.sheet_id.len()) || !alnum(&self.sheet_id) {
-            return Err(Error::invalid_field("sheet_id", &self.sheet_id, "a tab id like \"sxj5ws\" (not the tab's title)"));
+            return Err(Error::invalid_field(
+                "sheet_id",
+                &self.sheet_id,
+                "a tab id like \"sxj5ws\" (not the tab's title)",
+            ));
         }
         validate_base_url("base_url", &self.base_url)?;
         if self.timeout_secs == 0 {
@@ -197,7 +223,11 @@ impl LarkSheetConfig {
 fn validate_base_url(field: &str, base: &str) -> Result<()> {
     match url::Url::parse(base) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(()),
-        _ => Err(Error::invalid_field(field, base, "an http(s) base URL like https://open.feishu.cn")),
+        _ => Err(Error::invalid_field(
+            field,
+            base,
+            "an http(s) base URL like https://open.feishu.cn",
+        )),
     }
 }
 
@@ -208,10 +238,22 @@ mod tests {
     #[test]
     fn webhook_bad_input_names_the_field() {
         let cases = [
-            (r#"{"webhook_url":"http://open.feishu.cn/open-apis/bot/v2/hook/t"}"#, "webhook_url"),
-            (r#"{"webhook_url":"https://example.com/open-apis/bot/v2/hook/t"}"#, "webhook_url"),
-            (r#"{"webhook_url":"https://open.feishu.cn/open-apis/bot/v2/hook/t","secret":" "}"#, "secret"),
-            (r#"{"webhook_url":"https://open.feishu.cn/open-apis/bot/v2/hook/t","colour":"red"}"#, "colour"),
+            (
+                r#"{"webhook_url":"http://open.feishu.cn/open-apis/bot/v2/hook/t"}"#,
+                "webhook_url",
+            ),
+            (
+                r#"{"webhook_url":"https://example.com/open-apis/bot/v2/hook/t"}"#,
+                "webhook_url",
+            ),
+            (
+                r#"{"webhook_url":"https://open.feishu.cn/open-apis/bot/v2/hook/t","secret":" "}"#,
+                "secret",
+            ),
+            (
+                r#"{"webhook_url":"https://open.feishu.cn/open-apis/bot/v2/hook/t","colour":"red"}"#,
+                "colour",
+            ),
             (r#"{"secret":"x"}"#, "webhook_url"),
         ];
         for (json, field) in cases {
@@ -242,6 +284,9 @@ mod tests {
             r#"{"webhook_url":"https://open.feishu.cn/open-apis/bot/v2/hook/abc","base_url":"http://127.0.0.1:9/"}"#,
         )
         .unwrap();
-        assert_eq!(cfg.endpoint(), "http://127.0.0.1:9/open-apis/bot/v2/hook/abc");
+        assert_eq!(
+            cfg.endpoint(),
+            "http://127.0.0.1:9/open-apis/bot/v2/hook/abc"
+        );
     }
 }

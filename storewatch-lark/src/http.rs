@@ -14,11 +14,18 @@ pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client> {
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(10))
         .build()
-        .map_err(|e| Error::new(ErrorKind::Config, "cannot build the HTTP client").with_source(e.without_url()))
+        .map_err(|e| {
+            Error::new(ErrorKind::Config, "cannot build the HTTP client")
+                .with_source(e.without_url())
+        })
 }
 
 fn transport(e: reqwest::Error) -> Error {
-    let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Unavailable };
+    let kind = if e.is_timeout() {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Unavailable
+    };
     Error::new(kind, "Lark could not be reached").with_source(e.without_url())
 }
 
@@ -32,5 +39,8 @@ pub(crate) async fn send(req: reqwest::RequestBuilder) -> Result<Value> {
 }
 
 fn reset_header(headers: &HeaderMap) -> Option<String> {
-    headers.get("x-ogw-ratelimit-reset").and_then(|v| v.to_str().ok()).map(str::to_owned)
+    headers
+        .get("x-ogw-ratelimit-reset")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }

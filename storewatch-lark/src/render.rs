@@ -43,7 +43,11 @@ pub fn format_change(pct: Option<f64>) -> String {
 pub fn sparkline(values: &[Option<f64>]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let present: Vec<f64> = values.iter().flatten().copied().collect();
-    let (lo, hi) = present.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+    let (lo, hi) = present
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(*v), h.max(*v))
+        });
     values
         .iter()
         .map(|v| match v {
@@ -59,7 +63,9 @@ fn text(t: impl Into<String>) -> Value {
 }
 
 fn metric_line(line: &MetricLine) -> Vec<Value> {
-    let value = line.value.map_or_else(|| "no data".to_owned(), |v| format_value(&line.metric, v));
+    let value = line
+        .value
+        .map_or_else(|| "no data".to_owned(), |v| format_value(&line.metric, v));
     vec![text(format!(
         "  {}: {value}   DoD {}   WoW {}   YoY {}   {}",
         line.metric,
@@ -71,7 +77,10 @@ fn metric_line(line: &MetricLine) -> Vec<Value> {
 }
 
 fn app_block(app: &AppReport) -> Vec<Vec<Value>> {
-    let mut block = vec![vec![text(format!("{} ({}, {})", app.app_name, app.platform, app.bundle_id))]];
+    let mut block = vec![vec![text(format!(
+        "{} ({}, {})",
+        app.app_name, app.platform, app.bundle_id
+    ))]];
     block.extend(app.metrics.iter().map(metric_line));
     block
 }
@@ -120,7 +129,13 @@ pub fn report_posts(report: &DailyReport, max_bytes: usize, keyword: Option<&str
     let mut blocks = vec![totals_block(report)];
     blocks.extend(report.apps.iter().map(app_block));
     if !report.notes.is_empty() {
-        blocks.push(report.notes.iter().map(|n| vec![text(format!("Note: {n}"))]).collect());
+        blocks.push(
+            report
+                .notes
+                .iter()
+                .map(|n| vec![text(format!("Note: {n}"))])
+                .collect(),
+        );
     }
     let mut pages: Vec<Vec<Vec<Value>>> = Vec::new();
     let mut current: Vec<Vec<Value>> = Vec::new();
@@ -142,7 +157,11 @@ pub fn report_posts(report: &DailyReport, max_bytes: usize, keyword: Option<&str
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let title = if n > 1 { format!("{base_title} ({}/{n})", i + 1) } else { base_title.clone() };
+            let title = if n > 1 {
+                format!("{base_title} ({}/{n})", i + 1)
+            } else {
+                base_title.clone()
+            };
             post(&title, p)
         })
         .collect()
@@ -157,7 +176,10 @@ fn fit(title: &str, block: Vec<Vec<Value>>, budget: usize) -> Vec<Vec<Value>> {
     let mut kept: Vec<Vec<Value>> = Vec::new();
     for para in block {
         kept.push(para);
-        let marker = vec![text(format!("  … {} more lines not shown", total - kept.len() + 1))];
+        let marker = vec![text(format!(
+            "  … {} more lines not shown",
+            total - kept.len() + 1
+        ))];
         let mut with_marker = kept.clone();
         with_marker.push(marker);
         if size(&post(title, &with_marker)) > budget {
@@ -202,8 +224,15 @@ pub fn alert_card(alert: &AlertNotification, keyword: Option<&str>) -> Value {
         AlertEventKind::Firing => format!("[{}]", alert.severity.to_string().to_uppercase()),
         AlertEventKind::Resolved => "[RESOLVED]".to_owned(),
     };
-    let metric = if alert.segment.is_empty() { alert.metric.to_string() } else { format!("{} [{}]", alert.metric, alert.segment) };
-    let title = titled(format!("{state} {} {metric} {}", alert.app_name, alert.rule_text), keyword);
+    let metric = if alert.segment.is_empty() {
+        alert.metric.to_string()
+    } else {
+        format!("{} [{}]", alert.metric, alert.segment)
+    };
+    let title = titled(
+        format!("{state} {} {metric} {}", alert.app_name, alert.rule_text),
+        keyword,
+    );
     let mut elements = vec![
         json!({"tag": "div", "text": {"tag": "lark_md", "content": format!(
             "**{}** {} — rule **{}**: {metric} {}",
@@ -233,10 +262,15 @@ pub fn alert_card(alert: &AlertNotification, keyword: Option<&str>) -> Value {
             })
             .collect();
         elements.push(json!({"tag": "hr"}));
-        elements.push(json!({"tag": "markdown", "content": format!("{} please check", ats.join(" "))}));
+        elements
+            .push(json!({"tag": "markdown", "content": format!("{} please check", ats.join(" "))}));
     }
     if let Some(link) = &alert.link {
-        let kind = if alert.kind == AlertEventKind::Resolved { "default" } else { "danger" };
+        let kind = if alert.kind == AlertEventKind::Resolved {
+            "default"
+        } else {
+            "danger"
+        };
         elements.push(json!({"tag": "action", "actions": [{
             "tag": "button", "type": kind,
             "text": {"tag": "plain_text", "content": "Open in storewatch"},
@@ -280,26 +314,46 @@ mod tests {
         let joined = all.join("");
         let mut last = 0;
         for i in 0..60 {
-            let at = joined.find(&format!("App {i} (")).unwrap_or_else(|| panic!("App {i} lost"));
+            let at = joined
+                .find(&format!("App {i} ("))
+                .unwrap_or_else(|| panic!("App {i} lost"));
             assert!(at >= last, "App {i} out of order");
             last = at;
         }
-        assert!(all[0].contains("(1/") && all.last().unwrap().contains(&format!("({}/{})", posts.len(), posts.len())));
+        assert!(
+            all[0].contains("(1/")
+                && all
+                    .last()
+                    .unwrap()
+                    .contains(&format!("({}/{})", posts.len(), posts.len()))
+        );
     }
 
     #[test]
     fn cards_stand_out_by_severity_and_state() {
         let firing = sample_alert(AlertEventKind::Firing);
-        assert_eq!(alert_card(&firing, None)["card"]["header"]["template"], "red");
+        assert_eq!(
+            alert_card(&firing, None)["card"]["header"]["template"],
+            "red"
+        );
         let mut warning = firing.clone();
         warning.severity = Severity::Warning;
-        assert_eq!(alert_card(&warning, None)["card"]["header"]["template"], "orange");
+        assert_eq!(
+            alert_card(&warning, None)["card"]["header"]["template"],
+            "orange"
+        );
         let resolved = sample_alert(AlertEventKind::Resolved);
-        assert_eq!(alert_card(&resolved, None)["card"]["header"]["template"], "green");
+        assert_eq!(
+            alert_card(&resolved, None)["card"]["header"]["template"],
+            "green"
+        );
         let mut mentioned = firing;
         mentioned.mentions = vec![Mention::All, Mention::User("ou_abc".into())];
         let card = alert_card(&mentioned, Some("storewatch")).to_string();
-        assert!(card.contains("<at id=all></at>") && card.contains("<at id=ou_abc></at>"), "{card}");
+        assert!(
+            card.contains("<at id=all></at>") && card.contains("<at id=ou_abc></at>"),
+            "{card}"
+        );
         assert!(card.contains("storewatch [CRITICAL]"), "{card}");
         assert!(card.contains("Open in storewatch"));
     }

@@ -24,8 +24,18 @@ use storewatch_core::{Error, ErrorKind, Result};
 use crate::config::LarkSheetConfig;
 
 /// The column headers, in order.
-pub const SHEET_COLUMNS: [&str; 10] =
-    ["date", "platform", "bundle_id", "app", "metric", "value", "dod_pct", "wow_pct", "yoy_pct", "note"];
+pub const SHEET_COLUMNS: [&str; 10] = [
+    "date",
+    "platform",
+    "bundle_id",
+    "app",
+    "metric",
+    "value",
+    "dod_pct",
+    "wow_pct",
+    "yoy_pct",
+    "note",
+];
 
 /// Lark's limit of rows per write.
 pub const MAX_ROWS_PER_APPEND: usize = 5000;
@@ -47,7 +57,12 @@ impl LarkSheetNotifier {
     pub fn new(config: LarkSheetConfig) -> Result<Self> {
         config.validate()?;
         let http = crate::http::client(Duration::from_secs(config.timeout_secs))?;
-        Ok(LarkSheetNotifier { config, http, clock: Arc::new(SystemClock), token: tokio::sync::Mutex::new(None) })
+        Ok(LarkSheetNotifier {
+            config,
+            http,
+            clock: Arc::new(SystemClock),
+            token: tokio::sync::Mutex::new(None),
+        })
     }
 
     /// Uses `clock` for token expiry.
@@ -73,15 +88,26 @@ impl LarkSheetNotifier {
         }
         let body = json!({"app_id": self.config.app_id, "app_secret": self.config.app_secret.expose_secret()});
         let answer = crate::http::send(
-            self.http.post(self.url("/open-apis/auth/v3/tenant_access_token/internal")).json(&body),
+            self.http
+                .post(self.url("/open-apis/auth/v3/tenant_access_token/internal"))
+                .json(&body),
         )
         .await
         .map_err(|e| e.context("tenant access token"))?;
-        let token = answer["tenant_access_token"].as_str().filter(|t| t.starts_with("t-")).ok_or_else(|| {
-            Error::new(ErrorKind::Unavailable, "the token answer has no tenant_access_token")
-        })?;
+        let token = answer["tenant_access_token"]
+            .as_str()
+            .filter(|t| t.starts_with("t-"))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Unavailable,
+                    "the token answer has no tenant_access_token",
+                )
+            })?;
         let expire = answer["expire"].as_i64().unwrap_or(7200);
-        *cached = Some((token.to_owned().into(), now + chrono::Duration::seconds(expire)));
+        *cached = Some((
+            token.to_owned().into(),
+            now + chrono::Duration::seconds(expire),
+        ));
         Ok(token.to_owned())
     }
 
@@ -101,8 +127,14 @@ impl LarkSheetNotifier {
                 Err(e) if e.kind() == ErrorKind::Unauthenticated && !refreshed => refreshed = true,
                 Err(e) => return Err(e.context(format!("appending {} rows", rows.len()))),
                 Ok(answer) => {
-                    let range = answer["data"]["updates"]["updatedRange"].as_str().unwrap_or_default();
-                    tracing::debug!(updated_range = range, rows = rows.len(), "sheet rows appended");
+                    let range = answer["data"]["updates"]["updatedRange"]
+                        .as_str()
+                        .unwrap_or_default();
+                    tracing::debug!(
+                        updated_range = range,
+                        rows = rows.len(),
+                        "sheet rows appended"
+                    );
                     return Ok(());
                 }
             }
@@ -122,7 +154,10 @@ impl LarkSheetNotifier {
 /// One lock per spreadsheet: Lark requires writes to a document to be serial.
 fn spreadsheet_lock(token: &str) -> Arc<tokio::sync::Mutex<()>> {
     static LOCKS: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
-    let mut map = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    let mut map = LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     map.entry(token.to_owned()).or_default().clone()
 }
 
@@ -164,7 +199,11 @@ pub fn alert_row(alert: &AlertNotification) -> Vec<Value> {
         alert.rule_name,
         alert.metric,
         alert.rule_text,
-        if mentions.is_empty() { String::new() } else { format!(" {}", mentions.join(" ")) }
+        if mentions.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", mentions.join(" "))
+        }
     );
     vec![
         json!(alert.day.to_string()),

@@ -36,7 +36,12 @@ impl LarkWebhookNotifier {
         config.validate()?;
         let http = crate::http::client(config.timeout())?;
         let limiter = RateLimiter::for_webhook(config.webhook_url.expose_secret());
-        Ok(LarkWebhookNotifier { config, http, limiter, clock: Arc::new(SystemClock) })
+        Ok(LarkWebhookNotifier {
+            config,
+            http,
+            limiter,
+            clock: Arc::new(SystemClock),
+        })
     }
 
     /// Uses `clock` for signature timestamps.
@@ -60,10 +65,16 @@ impl LarkWebhookNotifier {
 #[async_trait]
 impl Notifier for LarkWebhookNotifier {
     async fn send_report(&self, report: &DailyReport) -> Result<Delivery> {
-        let posts = report_posts(report, self.config.max_body_bytes, self.config.keyword.as_deref());
+        let posts = report_posts(
+            report,
+            self.config.max_body_bytes,
+            self.config.keyword.as_deref(),
+        );
         let n = posts.len();
         for (i, post) in posts.into_iter().enumerate() {
-            self.post(post).await.map_err(|e| e.context(format!("daily report part {} of {n}", i + 1)))?;
+            self.post(post)
+                .await
+                .map_err(|e| e.context(format!("daily report part {} of {n}", i + 1)))?;
         }
         Ok(Delivery::default())
     }
@@ -72,7 +83,11 @@ impl Notifier for LarkWebhookNotifier {
         let keyword = self.config.keyword.as_deref();
         match self.post(alert_card(alert, keyword)).await {
             // A mention Lark does not accept must not cost the alert: send it without.
-            Err(e) if e.kind() == ErrorKind::InvalidInput && e.message().contains("mention") && !alert.mentions.is_empty() => {
+            Err(e)
+                if e.kind() == ErrorKind::InvalidInput
+                    && e.message().contains("mention")
+                    && !alert.mentions.is_empty() =>
+            {
                 tracing::warn!(error = %e, "alert card refused for its mentions; sending it without them");
                 let mut bare = alert.clone();
                 bare.mentions.clear();

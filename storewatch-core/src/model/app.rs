@@ -68,7 +68,11 @@ impl Spec for AppSpec {
         if let Some(store_id) = &self.store_id
             && (store_id.is_empty() || !store_id.chars().all(|c| c.is_ascii_digit()))
         {
-            return Err(Error::invalid_field("store_id", store_id, "Apple's numeric app id"));
+            return Err(Error::invalid_field(
+                "store_id",
+                store_id,
+                "Apple's numeric app id",
+            ));
         }
         Ok(())
     }

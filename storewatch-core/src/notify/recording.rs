@@ -47,10 +47,15 @@ impl RecordingNotifier {
         let mut st = self.lock();
         if st.1 > 0 {
             st.1 -= 1;
-            return Err(Error::new(ErrorKind::Unavailable, "recording notifier told to fail"));
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                "recording notifier told to fail",
+            ));
         }
         st.0.push(message);
-        Ok(Delivery { provider_message_id: Some(format!("rec-{}", st.0.len())) })
+        Ok(Delivery {
+            provider_message_id: Some(format!("rec-{}", st.0.len())),
+        })
     }
 }
 

@@ -23,7 +23,12 @@ pub struct RetryingNotifier {
 impl RetryingNotifier {
     /// Wraps `inner` with 4 attempts, 500 ms base and 30 s cap.
     pub fn new(inner: Arc<dyn Notifier>) -> Self {
-        RetryingNotifier { inner, attempts: 4, base: Duration::from_millis(500), cap: Duration::from_secs(30) }
+        RetryingNotifier {
+            inner,
+            attempts: 4,
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(30),
+        }
     }
 
     /// Sets the number of attempts in all (at least 1).
@@ -94,7 +99,13 @@ mod tests {
     }
 
     fn report() -> DailyReport {
-        DailyReport { title: "t".into(), day: chrono::NaiveDate::default(), apps: vec![], totals: vec![], notes: vec![] }
+        DailyReport {
+            title: "t".into(),
+            day: chrono::NaiveDate::default(),
+            apps: vec![],
+            totals: vec![],
+            notes: vec![],
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -110,11 +121,18 @@ mod tests {
     async fn gives_up_after_attempts_and_never_retries_permanent_errors() {
         let rec = Arc::new(RecordingNotifier::new());
         rec.fail_next(10);
-        let err = RetryingNotifier::new(rec.clone()).with_attempts(3).send_report(&report()).await.unwrap_err();
+        let err = RetryingNotifier::new(rec.clone())
+            .with_attempts(3)
+            .send_report(&report())
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unavailable);
         rec.fail_next(0);
         assert_eq!(rec.messages().len(), 0);
-        let err = RetryingNotifier::new(Arc::new(Failing(ErrorKind::Unauthenticated))).send_report(&report()).await.unwrap_err();
+        let err = RetryingNotifier::new(Arc::new(Failing(ErrorKind::Unauthenticated)))
+            .send_report(&report())
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unauthenticated);
     }
 }

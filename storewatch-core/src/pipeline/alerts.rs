@@ -33,7 +33,8 @@ impl Pipeline {
     ) -> Result<AlertCheckOutput> {
         let inner = &self.inner;
         let ids: Vec<AppId> = apps.iter().map(|a| a.id).collect();
-        let query = HistoryQuery::new(DaySelection::Days(inner.analyzer.required_days(day))).with_apps(ids.clone());
+        let query = HistoryQuery::new(DaySelection::Days(inner.analyzer.required_days(day)))
+            .with_apps(ids.clone());
         let history = inner.store.history(&query).await?;
         let analyzer = inner.analyzer.clone();
         let (analysis, history) = tokio::task::spawn_blocking(move || {
@@ -43,7 +44,11 @@ impl Pipeline {
         .await
         .map_err(|e| Error::internal(format!("analysis task failed: {e}")))?;
         let analysis = analysis?;
-        st.out.line(format!("analyzed {} series from {} points", analysis.summaries.len(), history.len()));
+        st.out.line(format!(
+            "analyzed {} series from {} points",
+            analysis.summaries.len(),
+            history.len()
+        ));
 
         let rules: Vec<AlertRule> = inner
             .store
@@ -53,14 +58,19 @@ impl Pipeline {
             .filter(|r| r.is_active && r.app_id.is_none_or(|a| ids.contains(&a)))
             .collect();
         let states = inner.store.alert_states().await?;
-        let evaluation = inner.evaluator.evaluate(&analysis, &rules, &states, inner.clock.now());
+        let evaluation = inner
+            .evaluator
+            .evaluate(&analysis, &rules, &states, inner.clock.now());
         st.alerts += u32::try_from(evaluation.events.len()).unwrap_or(u32::MAX);
 
         // A card that failed keeps its alert's old state, so a retry produces and sends it again.
         let mut unsent = HashSet::new();
         if execution.skip_notifications {
             if !evaluation.events.is_empty() {
-                st.out.line(format!("{} alerts, notifications skipped", evaluation.events.len()));
+                st.out.line(format!(
+                    "{} alerts, notifications skipped",
+                    evaluation.events.len()
+                ));
             }
         } else {
             let mut notifiers = Notifiers::new();
@@ -76,22 +86,42 @@ impl Pipeline {
                     "alert:{}:{}:{:?}:{}",
                     event.fingerprint, event.day, event.kind, event.severity
                 );
-                let outcome =
-                    self.deliver(execution, rule.channel_id, &key, Message::Alert(&card), &mut notifiers, st).await;
+                let outcome = self
+                    .deliver(
+                        execution,
+                        rule.channel_id,
+                        &key,
+                        Message::Alert(&card),
+                        &mut notifiers,
+                        st,
+                    )
+                    .await;
                 if outcome == Delivered::Failed {
                     unsent.insert(event.fingerprint.clone());
                 }
             }
         }
-        let states: Vec<_> = evaluation.states.into_iter().filter(|s| !unsent.contains(&s.fingerprint)).collect();
+        let states: Vec<_> = evaluation
+            .states
+            .into_iter()
+            .filter(|s| !unsent.contains(&s.fingerprint))
+            .collect();
         inner.store.save_alert_states(&states).await?;
         Ok(AlertCheckOutput { analysis, history })
     }
 
     /// The card for an event of `rule` on `app`.
-    pub fn alert_notification(&self, event: &AlertEvent, rule: &AlertRule, app: &App) -> AlertNotification {
+    pub fn alert_notification(
+        &self,
+        event: &AlertEvent,
+        rule: &AlertRule,
+        app: &App,
+    ) -> AlertNotification {
         let link = self.inner.config.admin_base_url.as_ref().map(|base| {
-            format!("{base}/apps/{}?metric={}&day={}", app.id, event.fingerprint.metric, event.day)
+            format!(
+                "{base}/apps/{}?metric={}&day={}",
+                app.id, event.fingerprint.metric, event.day
+            )
         });
         AlertNotification {
             app_name: app.name.clone(),

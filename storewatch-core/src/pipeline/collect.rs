@@ -62,12 +62,19 @@ impl Pipeline {
                 .map(|a| self.first_day(latest.get(&a.id).copied(), day))
                 .min()
                 .unwrap_or(day);
-            let req = CollectRequest::new(group.iter().map(|a| AppTarget::from(*a)).collect(), from, day);
+            let req = CollectRequest::new(
+                group.iter().map(|a| AppTarget::from(*a)).collect(),
+                from,
+                day,
+            );
             match source.collect(&req).await {
                 Ok(batch) => summary.points += self.record_batch(&group, batch, st).await,
                 Err(e) => {
                     for app in &group {
-                        st.error(format!("app {}: collecting {from}..{day} failed: {e}", app.bundle_id));
+                        st.error(format!(
+                            "app {}: collecting {from}..{day} failed: {e}",
+                            app.bundle_id
+                        ));
                     }
                 }
             }
@@ -78,11 +85,17 @@ impl Pipeline {
 
     /// The first day to collect for an app whose latest stored day is `latest`.
     fn first_day(&self, latest: Option<NaiveDate>, day: NaiveDate) -> NaiveDate {
-        let back = |n: u32| day.checked_sub_days(Days::new(u64::from(n.max(1) - 1))).unwrap_or(day);
+        let back = |n: u32| {
+            day.checked_sub_days(Days::new(u64::from(n.max(1) - 1)))
+                .unwrap_or(day)
+        };
         let lookback_start = back(self.inner.config.lookback_days);
         let restate_start = back(self.inner.config.restate_days);
         let missing_start = latest.and_then(|d| d.succ_opt()).unwrap_or(lookback_start);
-        missing_start.min(restate_start).max(lookback_start).min(day)
+        missing_start
+            .min(restate_start)
+            .max(lookback_start)
+            .min(day)
     }
 
     fn open_source(&self, credential: &Credential) -> Result<Arc<dyn MetricSource>> {
@@ -127,11 +140,15 @@ impl Pipeline {
         }
         for app in group {
             let outcomes = batch.outcomes.iter().filter(|o| o.app_id == app.id);
-            let mut failure: Option<String> = write_failed.get(&app.id).map(|e| format!("storing points failed: {e}"));
+            let mut failure: Option<String> = write_failed
+                .get(&app.id)
+                .map(|e| format!("storing points failed: {e}"));
             let mut pending = false;
             for o in outcomes {
                 match &o.outcome {
-                    DayOutcome::Failed(e) if failure.is_none() => failure = Some(format!("{}: {e}", o.day)),
+                    DayOutcome::Failed(e) if failure.is_none() => {
+                        failure = Some(format!("{}: {e}", o.day))
+                    }
                     DayOutcome::NotYetAvailable { retry_after } => {
                         pending = true;
                         st.pending(*retry_after);
@@ -141,13 +158,17 @@ impl Pipeline {
             }
             match failure {
                 Some(why) => st.error(format!("app {}: {why}", app.bundle_id)),
-                None if pending => st.out.line(format!("app {}: pending, data not yet available", app.bundle_id)),
+                None if pending => st.out.line(format!(
+                    "app {}: pending, data not yet available",
+                    app.bundle_id
+                )),
                 None => st.success += 1,
             }
         }
         for (app_id, store_id) in batch.resolved_store_ids {
             if let Err(e) = self.cache_store_id(app_id, store_id).await {
-                st.out.line(format!("app {app_id}: could not cache its store id: {e}"));
+                st.out
+                    .line(format!("app {app_id}: could not cache its store id: {e}"));
             }
         }
         written
@@ -161,7 +182,10 @@ impl Pipeline {
         }
         let mut spec = app.spec.clone();
         spec.store_id = Some(store_id);
-        store.update_app(app.id, app.version, spec).await.map(|_| ())
+        store
+            .update_app(app.id, app.version, spec)
+            .await
+            .map(|_| ())
     }
 }
 
@@ -175,11 +199,17 @@ fn credential_of(app: &App, credentials: &[Credential]) -> Result<CredentialId> 
         (Some(c), None) => Ok(c.id),
         (None, _) => Err(Error::new(
             ErrorKind::Config,
-            format!("no {} credential: add one to collect this app", app.platform),
+            format!(
+                "no {} credential: add one to collect this app",
+                app.platform
+            ),
         )),
         (Some(_), Some(_)) => Err(Error::new(
             ErrorKind::Config,
-            format!("several {} credentials: set the app's credential_id", app.platform),
+            format!(
+                "several {} credentials: set the app's credential_id",
+                app.platform
+            ),
         )),
     }
 }

@@ -49,15 +49,21 @@ impl Pipeline {
                 return Delivered::Failed;
             }
         };
-        let record = match store.start_delivery(execution.chain_id(), channel_id, key).await {
+        let record = match store
+            .start_delivery(execution.chain_id(), channel_id, key)
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
-                st.error(format!("recording delivery {key} to channel {channel_id}: {e}"));
+                st.error(format!(
+                    "recording delivery {key} to channel {channel_id}: {e}"
+                ));
                 return Delivered::Failed;
             }
         };
         if record.status == DeliveryStatus::Sent {
-            st.out.line(format!("{key} to channel {channel_id}: already delivered"));
+            st.out
+                .line(format!("{key} to channel {channel_id}: already delivered"));
             return Delivered::Yes;
         }
         let sent = match message {
@@ -69,7 +75,9 @@ impl Pipeline {
             Err(e) => (DeliveryStatus::Failed, Some(e.to_string())),
         };
         if let Err(e) = store.finish_delivery(record.id, status, error).await {
-            st.error(format!("marking delivery {key} to channel {channel_id}: {e}"));
+            st.error(format!(
+                "marking delivery {key} to channel {channel_id}: {e}"
+            ));
         }
         match sent {
             Ok(_) => {
@@ -84,14 +92,21 @@ impl Pipeline {
         }
     }
 
-    async fn notifier(&self, id: ChannelId, notifiers: &mut Notifiers) -> Result<Option<Arc<dyn Notifier>>> {
+    async fn notifier(
+        &self,
+        id: ChannelId,
+        notifiers: &mut Notifiers,
+    ) -> Result<Option<Arc<dyn Notifier>>> {
         if let Some(n) = notifiers.get(&id) {
             return Ok(n.clone());
         }
         let channel = self.inner.store.get_channel(id).await?;
         let built = if channel.is_active {
             let keyring = self.inner.keyring.as_ref().ok_or_else(|| {
-                Error::new(ErrorKind::Config, "no master key: set STOREWATCH_MASTER_KEY to open the stored channels")
+                Error::new(
+                    ErrorKind::Config,
+                    "no master key: set STOREWATCH_MASTER_KEY to open the stored channels",
+                )
             })?;
             let config = keyring.open(ChannelSpec::KIND, channel.id.0, &channel.sealed)?;
             Some(

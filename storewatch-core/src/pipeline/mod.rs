@@ -27,9 +27,7 @@ pub use reports::{build_daily_report, pct_change};
 use crate::alert::AlertEvaluator;
 use crate::analysis::Analyzer;
 use crate::clock::{Clock, SystemClock};
-use crate::model::{
-    App, Execution, ExecutionStatus, InstanceId, LogBuffer, Task,
-};
+use crate::model::{App, Execution, ExecutionStatus, InstanceId, LogBuffer, Task};
 use crate::schedule::{ExecutionRunner, RetryPolicy, RunReport, complete_execution};
 use crate::secrets::Keyring;
 use crate::store::Store;
@@ -52,7 +50,12 @@ pub struct PipelineConfig {
 
 impl Default for PipelineConfig {
     fn default() -> Self {
-        PipelineConfig { lookback_days: 14, restate_days: 3, admin_base_url: None, log_cap: LogBuffer::DEFAULT_CAP }
+        PipelineConfig {
+            lookback_days: 14,
+            restate_days: 3,
+            admin_base_url: None,
+            log_cap: LogBuffer::DEFAULT_CAP,
+        }
     }
 }
 
@@ -161,7 +164,8 @@ impl PipelineBuilder {
 
     /// The pipeline; `Config` error when the analyzer or evaluator is missing.
     pub fn build(self) -> Result<Pipeline> {
-        let missing = |what: &str| Error::new(ErrorKind::Config, format!("pipeline: no {what} given"));
+        let missing =
+            |what: &str| Error::new(ErrorKind::Config, format!("pipeline: no {what} given"));
         Ok(Pipeline {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -266,18 +270,37 @@ impl Pipeline {
         policy: &RetryPolicy,
     ) -> Result<(Execution, Option<Execution>)> {
         let report = self.run(execution, cancel).await;
-        complete_execution(self.inner.store.as_ref(), execution, instance, &report, policy).await
+        complete_execution(
+            self.inner.store.as_ref(),
+            execution,
+            instance,
+            &report,
+            policy,
+        )
+        .await
     }
 
     /// The apps an execution works on: its one app, or every active app.
     async fn target_apps(&self, execution: &Execution) -> Result<Vec<App>> {
         match execution.app_id {
             Some(id) => Ok(vec![self.inner.store.get_app(id).await?]),
-            None => Ok(self.inner.store.list_apps().await?.into_iter().filter(|a| a.is_active).collect()),
+            None => Ok(self
+                .inner
+                .store
+                .list_apps()
+                .await?
+                .into_iter()
+                .filter(|a| a.is_active)
+                .collect()),
         }
     }
 
-    async fn run_task(&self, execution: &Execution, cancel: &CancellationToken, st: &mut RunState) -> Result<()> {
+    async fn run_task(
+        &self,
+        execution: &Execution,
+        cancel: &CancellationToken,
+        st: &mut RunState,
+    ) -> Result<()> {
         let apps = self.target_apps(execution).await?;
         let day = execution.target_date;
         match execution.task {

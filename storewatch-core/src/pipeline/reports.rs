@@ -7,10 +7,10 @@ use chrono::{Days, NaiveDate};
 
 use super::deliver::Message;
 use super::{AlertCheckOutput, Pipeline, RunState};
+use crate::Result;
 use crate::analysis::MetricHistory;
 use crate::model::{App, AppId, Execution, Metric, Platform, ReportConfig};
 use crate::notify::{AppReport, DailyReport, MetricLine, PlatformTotal};
-use crate::Result;
 
 impl Pipeline {
     pub(crate) async fn send_reports(
@@ -30,14 +30,17 @@ impl Pipeline {
             .collect();
         if execution.skip_notifications {
             if !reports.is_empty() {
-                st.out.line(format!("{} reports, notifications skipped", reports.len()));
+                st.out
+                    .line(format!("{} reports, notifications skipped", reports.len()));
             }
             return Ok(());
         }
         let mut notifiers = super::deliver::Notifiers::new();
         for report in &reports {
-            let report_apps: Vec<&App> =
-                apps.iter().filter(|a| report.app_id.is_none_or(|id| id == a.id)).collect();
+            let report_apps: Vec<&App> = apps
+                .iter()
+                .filter(|a| report.app_id.is_none_or(|id| id == a.id))
+                .collect();
             let daily = build_daily_report(
                 &report.name,
                 output.analysis.day,
@@ -47,7 +50,15 @@ impl Pipeline {
             );
             let key = format!("report:{}:{}", report.id, output.analysis.day);
             for channel in &report.channels {
-                self.deliver(execution, *channel, &key, Message::Report(&daily), &mut notifiers, st).await;
+                self.deliver(
+                    execution,
+                    *channel,
+                    &key,
+                    Message::Report(&daily),
+                    &mut notifiers,
+                    st,
+                )
+                .await;
             }
         }
         Ok(())
@@ -128,5 +139,11 @@ pub fn build_daily_report(
         .filter(|a| metrics.iter().all(|m| get(a.id, m, Some(day)).is_none()))
         .map(|a| format!("{} ({}): no data for {day} yet", a.name, a.platform))
         .collect();
-    DailyReport { title: title.to_owned(), day, apps: app_reports, totals, notes }
+    DailyReport {
+        title: title.to_owned(),
+        day,
+        apps: app_reports,
+        totals,
+        notes,
+    }
 }

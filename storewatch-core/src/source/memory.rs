@@ -53,12 +53,20 @@ struct State {
 impl MemorySource {
     /// A source of `kind` for `platform` producing `metrics`, with data published up to
     /// and including `published_until`.
-    pub fn new(kind: &'static str, platform: Platform, metrics: Vec<Metric>, published_until: NaiveDate) -> Self {
+    pub fn new(
+        kind: &'static str,
+        platform: Platform,
+        metrics: Vec<Metric>,
+        published_until: NaiveDate,
+    ) -> Self {
         MemorySource {
             kind,
             platform,
             metrics,
-            state: Mutex::new(State { published_until: Some(published_until), ..State::default() }),
+            state: Mutex::new(State {
+                published_until: Some(published_until),
+                ..State::default()
+            }),
         }
     }
 
@@ -67,12 +75,20 @@ impl MemorySource {
     }
 
     /// Adds (or replaces) a value; the app becomes known to the source.
-    pub fn insert(&self, bundle: &BundleId, metric: Metric, day: NaiveDate, segment: &str, value: f64) {
+    pub fn insert(
+        &self,
+        bundle: &BundleId,
+        metric: Metric,
+        day: NaiveDate,
+        segment: &str,
+        value: f64,
+    ) {
         let mut st = self.lock();
         if !st.apps.contains(bundle) {
             st.apps.push(bundle.clone());
         }
-        st.values.insert((bundle.clone(), metric, day, segment.to_owned()), value);
+        st.values
+            .insert((bundle.clone(), metric, day, segment.to_owned()), value);
     }
 
     /// Makes an app known without values (its days are `NoData`).
@@ -124,10 +140,24 @@ impl MetricSource for MemorySource {
                     DayOutcome::NotYetAvailable { retry_after: None }
                 } else {
                     let before = batch.points.len();
-                    batch.points.extend(points_of(&st.values, app.app_id, &app.bundle_id, day, req));
-                    if batch.points.len() > before { DayOutcome::Collected } else { DayOutcome::NoData }
+                    batch.points.extend(points_of(
+                        &st.values,
+                        app.app_id,
+                        &app.bundle_id,
+                        day,
+                        req,
+                    ));
+                    if batch.points.len() > before {
+                        DayOutcome::Collected
+                    } else {
+                        DayOutcome::NoData
+                    }
                 };
-                batch.outcomes.push(AppDayOutcome { app_id: app.app_id, day, outcome });
+                batch.outcomes.push(AppDayOutcome {
+                    app_id: app.app_id,
+                    day,
+                    outcome,
+                });
             }
         }
         Ok(batch)

@@ -4,10 +4,16 @@
 //! - [`store`]: every [`Store`](crate::store::Store) — `store::check_all`, or the
 //!   [`store_conformance_tests!`](crate::store_conformance_tests) macro for one
 //!   `#[tokio::test]` per contract.
+//! - [`notifier`]: every [`Notifier`](crate::notify::Notifier) — `notifier::check_all`
+//!   with a [`NotifierHarness`](notifier::NotifierHarness) over the receiving end.
+//! - [`source`]: every [`MetricSource`](crate::source::MetricSource) —
+//!   `source::check_all` with a [`SourceCheck`](source::SourceCheck).
 //!
 //! The helpers below build valid records that differ by `n`, so a suite can create as
 //! many as it needs without clashing names.
 
+pub mod notifier;
+pub mod source;
 pub mod store;
 
 use secrecy::SecretString;

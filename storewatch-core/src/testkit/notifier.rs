@@ -10,7 +10,9 @@ use chrono::NaiveDate;
 
 use crate::alert::AlertEventKind;
 use crate::model::{BundleId, Mention, Metric, Platform, Severity};
-use crate::notify::{AlertNotification, AppReport, DailyReport, MetricLine, Notifier, PlatformTotal};
+use crate::notify::{
+    AlertNotification, AppReport, DailyReport, MetricLine, Notifier, PlatformTotal,
+};
 
 /// A notifier under test and a view of what its receiver (a fake server, a recorder) got.
 #[async_trait]
@@ -46,8 +48,13 @@ pub fn sample_report(n: usize) -> DailyReport {
     let apps = (0..n)
         .map(|i| AppReport {
             app_name: format!("App {i}"),
-            platform: if i % 2 == 0 { Platform::Ios } else { Platform::Android },
-            bundle_id: BundleId::parse(Platform::Ios, &format!("com.example.app{i}")).unwrap_or_else(|_| unreachable_bundle()),
+            platform: if i % 2 == 0 {
+                Platform::Ios
+            } else {
+                Platform::Android
+            },
+            bundle_id: BundleId::parse(Platform::Ios, &format!("com.example.app{i}"))
+                .unwrap_or_else(|_| unreachable_bundle()),
             metrics: vec![
                 MetricLine {
                     metric: Metric::DOWNLOADS,
@@ -112,22 +119,32 @@ pub fn sample_alert(kind: AlertEventKind) -> AlertNotification {
 
 async fn new_messages(h: &dyn NotifierHarness, before: usize, contract: &str) -> Vec<String> {
     let all = h.received().await;
-    assert!(all.len() > before, "notifier contract {contract}: the receiver got no new message");
+    assert!(
+        all.len() > before,
+        "notifier contract {contract}: the receiver got no new message"
+    );
     all[before..].to_vec()
 }
 
 fn contains_all(messages: &[String], needles: &[&str], contract: &str) {
     let joined = messages.join("\n");
     for needle in needles {
-        assert!(joined.contains(needle), "notifier contract {contract}: {needle:?} missing from what was received:\n{joined}");
+        assert!(
+            joined.contains(needle),
+            "notifier contract {contract}: {needle:?} missing from what was received:\n{joined}"
+        );
     }
 }
 
 /// The daily report is accepted and carries the title and every app's name.
 pub async fn report_is_delivered(h: &dyn NotifierHarness) {
     let before = h.received().await.len();
-    h.notifier().send_report(&sample_report(3)).await
-        .unwrap_or_else(|e| panic!("notifier contract report_is_delivered: send_report failed: {e}"));
+    h.notifier()
+        .send_report(&sample_report(3))
+        .await
+        .unwrap_or_else(|e| {
+            panic!("notifier contract report_is_delivered: send_report failed: {e}")
+        });
     let got = new_messages(h, before, "report_is_delivered").await;
     contains_all(&got, &["App 0", "App 1", "App 2"], "report_is_delivered");
 }
@@ -135,23 +152,45 @@ pub async fn report_is_delivered(h: &dyn NotifierHarness) {
 /// A firing card names the app, the metric and the rule.
 pub async fn alert_card_names_app_metric_and_rule(h: &dyn NotifierHarness) {
     let before = h.received().await.len();
-    h.notifier().send_alert(&sample_alert(AlertEventKind::Firing)).await
-        .unwrap_or_else(|e| panic!("notifier contract alert_card_names_app_metric_and_rule: send_alert failed: {e}"));
+    h.notifier()
+        .send_alert(&sample_alert(AlertEventKind::Firing))
+        .await
+        .unwrap_or_else(|e| {
+            panic!("notifier contract alert_card_names_app_metric_and_rule: send_alert failed: {e}")
+        });
     let got = new_messages(h, before, "alert_card_names_app_metric_and_rule").await;
-    contains_all(&got, &["Conformance App", "Crash rate too high"], "alert_card_names_app_metric_and_rule");
+    contains_all(
+        &got,
+        &["Conformance App", "Crash rate too high"],
+        "alert_card_names_app_metric_and_rule",
+    );
 }
 
 /// A resolved card is not the firing card again.
 pub async fn resolved_card_differs_from_firing(h: &dyn NotifierHarness) {
     let n = h.notifier();
     let before = h.received().await.len();
-    n.send_alert(&sample_alert(AlertEventKind::Firing)).await
-        .unwrap_or_else(|e| panic!("notifier contract resolved_card_differs_from_firing: firing failed: {e}"));
-    n.send_alert(&sample_alert(AlertEventKind::Resolved)).await
-        .unwrap_or_else(|e| panic!("notifier contract resolved_card_differs_from_firing: resolved failed: {e}"));
+    n.send_alert(&sample_alert(AlertEventKind::Firing))
+        .await
+        .unwrap_or_else(|e| {
+            panic!("notifier contract resolved_card_differs_from_firing: firing failed: {e}")
+        });
+    n.send_alert(&sample_alert(AlertEventKind::Resolved))
+        .await
+        .unwrap_or_else(|e| {
+            panic!("notifier contract resolved_card_differs_from_firing: resolved failed: {e}")
+        });
     let got = new_messages(h, before, "resolved_card_differs_from_firing").await;
-    assert!(got.len() >= 2, "notifier contract resolved_card_differs_from_firing: expected two messages, got {}", got.len());
-    assert_ne!(got[got.len() - 2], got[got.len() - 1], "notifier contract resolved_card_differs_from_firing: the resolved card equals the firing one");
+    assert!(
+        got.len() >= 2,
+        "notifier contract resolved_card_differs_from_firing: expected two messages, got {}",
+        got.len()
+    );
+    assert_ne!(
+        got[got.len() - 2],
+        got[got.len() - 1],
+        "notifier contract resolved_card_differs_from_firing: the resolved card equals the firing one"
+    );
 }
 
 /// A mentioned user's open_id reaches the receiver.
@@ -159,8 +198,9 @@ pub async fn mentions_are_rendered(h: &dyn NotifierHarness) {
     let mut alert = sample_alert(AlertEventKind::Firing);
     alert.mentions = vec![Mention::User("ou_conformance42".to_owned())];
     let before = h.received().await.len();
-    h.notifier().send_alert(&alert).await
-        .unwrap_or_else(|e| panic!("notifier contract mentions_are_rendered: send_alert failed: {e}"));
+    h.notifier().send_alert(&alert).await.unwrap_or_else(|e| {
+        panic!("notifier contract mentions_are_rendered: send_alert failed: {e}")
+    });
     let got = new_messages(h, before, "mentions_are_rendered").await;
     contains_all(&got, &["ou_conformance42"], "mentions_are_rendered");
 }
@@ -169,10 +209,18 @@ pub async fn mentions_are_rendered(h: &dyn NotifierHarness) {
 /// size limits require) and no app is lost.
 pub async fn large_report_is_delivered(h: &dyn NotifierHarness) {
     let before = h.received().await.len();
-    h.notifier().send_report(&sample_report(300)).await
-        .unwrap_or_else(|e| panic!("notifier contract large_report_is_delivered: send_report failed: {e}"));
+    h.notifier()
+        .send_report(&sample_report(300))
+        .await
+        .unwrap_or_else(|e| {
+            panic!("notifier contract large_report_is_delivered: send_report failed: {e}")
+        });
     let got = new_messages(h, before, "large_report_is_delivered").await;
-    contains_all(&got, &["App 0", "App 150", "App 299"], "large_report_is_delivered");
+    contains_all(
+        &got,
+        &["App 0", "App 150", "App 299"],
+        "large_report_is_delivered",
+    );
 }
 
 /// Names with quotes, markup-like text and non-ASCII characters are delivered.
@@ -180,8 +228,9 @@ pub async fn unusual_text_is_delivered(h: &dyn NotifierHarness) {
     let mut alert = sample_alert(AlertEventKind::Firing);
     alert.app_name = "Café ☕ * _x_ & Co".to_owned();
     let before = h.received().await.len();
-    h.notifier().send_alert(&alert).await
-        .unwrap_or_else(|e| panic!("notifier contract unusual_text_is_delivered: send_alert failed: {e}"));
+    h.notifier().send_alert(&alert).await.unwrap_or_else(|e| {
+        panic!("notifier contract unusual_text_is_delivered: send_alert failed: {e}")
+    });
     let got = new_messages(h, before, "unusual_text_is_delivered").await;
     contains_all(&got, &["Café ☕"], "unusual_text_is_delivered");
 }

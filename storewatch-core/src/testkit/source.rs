@@ -44,19 +44,35 @@ pub async fn check_all(check: &SourceCheck) {
 pub async fn declares_kind_and_metrics(c: &SourceCheck) {
     let kind = c.source.kind();
     assert!(
-        !kind.is_empty() && kind.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_'),
+        !kind.is_empty()
+            && kind
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_'),
         "source contract declares_kind_and_metrics: kind {kind:?} is not a kind name"
     );
-    assert!(!c.source.metrics().is_empty(), "source contract declares_kind_and_metrics: metrics() is empty");
+    assert!(
+        !c.source.metrics().is_empty(),
+        "source contract declares_kind_and_metrics: metrics() is empty"
+    );
 }
 
 /// `healthcheck()` succeeds against a working provider.
 pub async fn healthcheck_passes(c: &SourceCheck) {
-    c.source.healthcheck().await.unwrap_or_else(|e| panic!("source contract healthcheck_passes: {e}"));
+    c.source
+        .healthcheck()
+        .await
+        .unwrap_or_else(|e| panic!("source contract healthcheck_passes: {e}"));
 }
 
-async fn collect(c: &SourceCheck, req: &CollectRequest, contract: &str) -> crate::source::CollectBatch {
-    c.source.collect(req).await.unwrap_or_else(|e| panic!("source contract {contract}: collect failed: {e}"))
+async fn collect(
+    c: &SourceCheck,
+    req: &CollectRequest,
+    contract: &str,
+) -> crate::source::CollectBatch {
+    c.source
+        .collect(req)
+        .await
+        .unwrap_or_else(|e| panic!("source contract {contract}: collect failed: {e}"))
 }
 
 /// Exactly one outcome per (app, day) of the request.
@@ -69,16 +85,26 @@ pub async fn one_outcome_per_app_and_day(c: &SourceCheck) {
     for app in &c.request.apps {
         for day in c.request.days() {
             let n = seen.remove(&(app.app_id, day)).unwrap_or(0);
-            assert_eq!(n, 1, "source contract one_outcome_per_app_and_day: app {} day {day} has {n} outcomes", app.app_id);
+            assert_eq!(
+                n, 1,
+                "source contract one_outcome_per_app_and_day: app {} day {day} has {n} outcomes",
+                app.app_id
+            );
         }
     }
-    assert!(seen.is_empty(), "source contract one_outcome_per_app_and_day: outcomes outside the request: {seen:?}");
+    assert!(
+        seen.is_empty(),
+        "source contract one_outcome_per_app_and_day: outcomes outside the request: {seen:?}"
+    );
 }
 
 /// Every point is of a requested app and day, a declared and wanted metric, finite, with a valid segment.
 pub async fn points_stay_inside_the_request(c: &SourceCheck) {
     let batch = collect(c, &c.request, "points_stay_inside_the_request").await;
-    assert!(!batch.points.is_empty(), "source contract points_stay_inside_the_request: no point collected for a published request");
+    assert!(
+        !batch.points.is_empty(),
+        "source contract points_stay_inside_the_request: no point collected for a published request"
+    );
     let apps: BTreeSet<AppId> = c.request.apps.iter().map(|a| a.app_id).collect();
     for p in &batch.points {
         let ok = apps.contains(&p.app_id)
@@ -88,19 +114,30 @@ pub async fn points_stay_inside_the_request(c: &SourceCheck) {
             && c.request.wants(&p.metric)
             && p.value.is_finite()
             && validate_segment(&p.segment).is_ok();
-        assert!(ok, "source contract points_stay_inside_the_request: point outside the request: {p:?}");
+        assert!(
+            ok,
+            "source contract points_stay_inside_the_request: point outside the request: {p:?}"
+        );
     }
 }
 
 /// Whenever a segment of a metric is emitted for an app and day, its total is too.
 pub async fn totals_accompany_segments(c: &SourceCheck) {
     let batch = collect(c, &c.request, "totals_accompany_segments").await;
-    let totals: BTreeSet<_> = batch.points.iter().filter(|p| p.segment.is_empty()).map(|p| (p.app_id, p.metric.clone(), p.date)).collect();
+    let totals: BTreeSet<_> = batch
+        .points
+        .iter()
+        .filter(|p| p.segment.is_empty())
+        .map(|p| (p.app_id, p.metric.clone(), p.date))
+        .collect();
     for p in batch.points.iter().filter(|p| !p.segment.is_empty()) {
         assert!(
             totals.contains(&(p.app_id, p.metric.clone(), p.date)),
             "source contract totals_accompany_segments: segment {} of {} for app {} on {} has no total",
-            p.segment, p.metric, p.app_id, p.date
+            p.segment,
+            p.metric,
+            p.app_id,
+            p.date
         );
     }
 }
@@ -112,8 +149,16 @@ pub async fn outcomes_match_points(c: &SourceCheck) {
     for o in &batch.outcomes {
         let has = with_points.contains(&(o.app_id, o.day));
         match &o.outcome {
-            DayOutcome::Collected => assert!(has, "source contract outcomes_match_points: app {} day {} is Collected without points", o.app_id, o.day),
-            DayOutcome::NotYetAvailable { .. } | DayOutcome::Failed(_) => assert!(!has, "source contract outcomes_match_points: app {} day {} has points but outcome {:?}", o.app_id, o.day, o.outcome),
+            DayOutcome::Collected => assert!(
+                has,
+                "source contract outcomes_match_points: app {} day {} is Collected without points",
+                o.app_id, o.day
+            ),
+            DayOutcome::NotYetAvailable { .. } | DayOutcome::Failed(_) => assert!(
+                !has,
+                "source contract outcomes_match_points: app {} day {} has points but outcome {:?}",
+                o.app_id, o.day, o.outcome
+            ),
             DayOutcome::NoData => {}
         }
     }
@@ -122,27 +167,39 @@ pub async fn outcomes_match_points(c: &SourceCheck) {
 /// Collecting the same request twice gives the same points.
 pub async fn collect_is_repeatable(c: &SourceCheck) {
     let key = |b: crate::source::CollectBatch| {
-        let mut v: Vec<_> = b.points.into_iter().map(|p| (p.app_id, p.metric, p.date, p.segment, p.value.to_bits())).collect();
+        let mut v: Vec<_> = b
+            .points
+            .into_iter()
+            .map(|p| (p.app_id, p.metric, p.date, p.segment, p.value.to_bits()))
+            .collect();
         v.sort();
         v
     };
     let a = key(collect(c, &c.request, "collect_is_repeatable").await);
     let b = key(collect(c, &c.request, "collect_is_repeatable").await);
-    assert_eq!(a, b, "source contract collect_is_repeatable: two collections of the same request differ");
+    assert_eq!(
+        a, b,
+        "source contract collect_is_repeatable: two collections of the same request differ"
+    );
 }
 
 /// An app the provider does not know fails alone: the other apps are still collected.
 pub async fn unknown_app_fails_alone(c: &SourceCheck) {
-    let Some(unknown) = &c.unknown_app else { return };
+    let Some(unknown) = &c.unknown_app else {
+        return;
+    };
     let mut req = c.request.clone();
     req.apps.push(unknown.clone());
     let batch = c.source.collect(&req).await.unwrap_or_else(|e| {
-        panic!("source contract unknown_app_fails_alone: one unknown app failed the whole batch: {e}")
+        panic!(
+            "source contract unknown_app_fails_alone: one unknown app failed the whole batch: {e}"
+        )
     });
     for o in batch.outcomes.iter().filter(|o| o.app_id == unknown.app_id) {
         assert!(
             matches!(o.outcome, DayOutcome::Failed(_) | DayOutcome::NoData),
-            "source contract unknown_app_fails_alone: unknown app got {:?}", o.outcome
+            "source contract unknown_app_fails_alone: unknown app got {:?}",
+            o.outcome
         );
     }
     assert!(

@@ -158,22 +158,38 @@ impl FakeLark {
         }));
         let app = Router::new()
             .route("/open-apis/bot/v2/hook/{token}", post(webhook::hook))
-            .route("/open-apis/auth/v3/tenant_access_token/internal", post(sheets::tenant_token))
-            .route("/open-apis/sheets/v3/spreadsheets/{token}/sheets/query", get(sheets::query))
-            .route("/open-apis/sheets/v2/spreadsheets/{token}/values_append", post(sheets::values_append))
+            .route(
+                "/open-apis/auth/v3/tenant_access_token/internal",
+                post(sheets::tenant_token),
+            )
+            .route(
+                "/open-apis/sheets/v3/spreadsheets/{token}/sheets/query",
+                get(sheets::query),
+            )
+            .route(
+                "/open-apis/sheets/v2/spreadsheets/{token}/values_append",
+                post(sheets::values_append),
+            )
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(|e| Error::new(ErrorKind::Unavailable, "cannot bind the fake Lark server").with_source(e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| Error::new(ErrorKind::Unavailable, "fake Lark has no address").with_source(e))?;
+            .map_err(|e| {
+                Error::new(ErrorKind::Unavailable, "cannot bind the fake Lark server")
+                    .with_source(e)
+            })?;
+        let addr = listener.local_addr().map_err(|e| {
+            Error::new(ErrorKind::Unavailable, "fake Lark has no address").with_source(e)
+        })?;
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "fake Lark server stopped");
             }
         });
-        Ok(FakeLark { addr, state, server })
+        Ok(FakeLark {
+            addr,
+            state,
+            server,
+        })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -197,12 +213,20 @@ impl FakeLark {
 
     /// Adds an app and a spreadsheet with one tab it may write; returns the
     /// `lark_sheet` config for them.
-    pub fn add_spreadsheet(&self, app_id: &str, app_secret: &str, spreadsheet: &str, sheet_id: &str) -> serde_json::Value {
+    pub fn add_spreadsheet(
+        &self,
+        app_id: &str,
+        app_secret: &str,
+        spreadsheet: &str,
+        sheet_id: &str,
+    ) -> serde_json::Value {
         let mut st = lock(&self.state);
         st.apps.insert(app_id.to_owned(), app_secret.to_owned());
         let sheet = st.spreadsheets.entry(spreadsheet.to_owned()).or_default();
         sheet.app_added = true;
-        sheet.tabs.insert(sheet_id.to_owned(), ("Daily".to_owned(), Vec::new()));
+        sheet
+            .tabs
+            .insert(sheet_id.to_owned(), ("Daily".to_owned(), Vec::new()));
         serde_json::json!({
             "app_id": app_id, "app_secret": app_secret,
             "spreadsheet_token": spreadsheet, "sheet_id": sheet_id,
@@ -296,12 +320,19 @@ impl FakeLark {
                 if rows.is_empty() {
                     continue;
                 }
-                let _ = writeln!(out, "--- sheet {token} tab {id} ({title}): {} rows ---", rows.len());
+                let _ = writeln!(
+                    out,
+                    "--- sheet {token} tab {id} ({title}): {} rows ---",
+                    rows.len()
+                );
                 for row in rows {
-                    let cells: Vec<String> = row.iter().map(|c| match c {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    }).collect();
+                    let cells: Vec<String> = row
+                        .iter()
+                        .map(|c| match c {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                        .collect();
                     let _ = writeln!(out, "{}", cells.join("\t"));
                 }
             }

@@ -29,11 +29,20 @@ pub(super) async fn tenant_token(State(state): State<Shared>, body: Bytes) -> Re
     }
     let now = st.clock.now();
     // Lark returns the same token while more than 30 minutes remain, else a new one.
-    let current = st.tokens.iter().rev().find(|(app, _, exp)| app == app_id && *exp > now).cloned();
+    let current = st
+        .tokens
+        .iter()
+        .rev()
+        .find(|(app, _, exp)| app == app_id && *exp > now)
+        .cloned();
     let (token, expires) = match current {
         Some((_, token, exp)) if exp - now > chrono::Duration::minutes(30) => (token, exp),
         _ => {
-            let token = format!("t-fake{:04}{}", st.tokens.len() + 1, app_id.trim_start_matches("cli_"));
+            let token = format!(
+                "t-fake{:04}{}",
+                st.tokens.len() + 1,
+                app_id.trim_start_matches("cli_")
+            );
             let exp = now + chrono::Duration::seconds(7200);
             st.tokens.push((app_id.to_owned(), token.clone(), exp));
             (token, exp)
@@ -46,20 +55,36 @@ pub(super) async fn tenant_token(State(state): State<Shared>, body: Bytes) -> Re
 /// Checks the bearer token: missing 99991661, malformed 99991671, unknown/expired 99991663.
 fn bearer(st: &FakeState, headers: &HeaderMap) -> Result<(), Response> {
     let Some(auth) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
-        return Err(lark_error(StatusCode::BAD_REQUEST, 99991661, "Missing access token for authorization"));
+        return Err(lark_error(
+            StatusCode::BAD_REQUEST,
+            99991661,
+            "Missing access token for authorization",
+        ));
     };
     let token = auth.strip_prefix("Bearer ").unwrap_or_default();
     if !(token.starts_with("t-") || token.starts_with("u-")) {
-        return Err(lark_error(StatusCode::BAD_REQUEST, 99991671, "Invalid access token for authorization"));
+        return Err(lark_error(
+            StatusCode::BAD_REQUEST,
+            99991671,
+            "Invalid access token for authorization",
+        ));
     }
     let now = st.clock.now();
     if !st.tokens.iter().any(|(_, t, exp)| t == token && *exp > now) {
-        return Err(lark_error(StatusCode::BAD_REQUEST, 99991663, "Invalid access token for authorization"));
+        return Err(lark_error(
+            StatusCode::BAD_REQUEST,
+            99991663,
+            "Invalid access token for authorization",
+        ));
     }
     Ok(())
 }
 
-pub(super) async fn query(State(state): State<Shared>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+pub(super) async fn query(
+    State(state): State<Shared>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let mut st = lock(&state);
     *st.counts.entry("sheets_query").or_default() += 1;
     if let Err(r) = bearer(&st, &headers) {
@@ -86,7 +111,9 @@ fn parse_range(cells: &str) -> Option<(usize, usize, usize)> {
     let split = |c: &str| {
         let letters: String = c.chars().take_while(char::is_ascii_uppercase).collect();
         let row: usize = c[letters.len()..].parse().ok()?;
-        let col = letters.bytes().fold(0usize, |acc, b| acc * 26 + usize::from(b - b'A' + 1));
+        let col = letters
+            .bytes()
+            .fold(0usize, |acc, b| acc * 26 + usize::from(b - b'A' + 1));
         (col > 0 && row > 0).then_some((col, row))
     };
     let ((c1, r1), (c2, r2)) = (split(start)?, split(end)?);
@@ -107,10 +134,20 @@ pub(super) async fn values_append(
     {
         let st = lock(&state);
         if let Some(with_headers) = st.sheet_throttle {
-            let mut resp = lark_error(StatusCode::TOO_MANY_REQUESTS, 99991400, "request trigger frequency limit");
+            let mut resp = lark_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                99991400,
+                "request trigger frequency limit",
+            );
             if with_headers {
-                resp.headers_mut().insert("x-ogw-ratelimit-limit", "100".parse().unwrap_or_else(|_| unreachable_header()));
-                resp.headers_mut().insert("x-ogw-ratelimit-reset", "1".parse().unwrap_or_else(|_| unreachable_header()));
+                resp.headers_mut().insert(
+                    "x-ogw-ratelimit-limit",
+                    "100".parse().unwrap_or_else(|_| unreachable_header()),
+                );
+                resp.headers_mut().insert(
+                    "x-ogw-ratelimit-reset",
+                    "1".parse().unwrap_or_else(|_| unreachable_header()),
+                );
             }
             return resp;
         }
@@ -121,7 +158,10 @@ pub(super) async fn values_append(
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
         return lark_error(StatusCode::BAD_REQUEST, 90204, "WrongRequestBody");
     };
-    let range = req["valueRange"]["range"].as_str().unwrap_or_default().to_owned();
+    let range = req["valueRange"]["range"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let Some(values) = req["valueRange"]["values"].as_array().cloned() else {
         return lark_error(StatusCode::BAD_REQUEST, 90201, "WrongRequestJson");
     };
@@ -143,11 +183,24 @@ pub(super) async fn values_append(
         let Some((r1, r2, cols)) = parse_range(cells) else {
             return lark_error(StatusCode::OK, 90202, &format!("wrong range={range}"));
         };
-        if values.len() > 5000 || values.iter().any(|r| r.as_array().is_none_or(|r| r.len() > 100)) {
+        if values.len() > 5000
+            || values
+                .iter()
+                .any(|r| r.as_array().is_none_or(|r| r.len() > 100))
+        {
             return lark_error(StatusCode::OK, 90227, "TooLargeRequest");
         }
-        let ragged = values.iter().filter_map(Value::as_array).any(|r| r.len() != cols);
-        if values.len() > r2 - r1 + 1 || ragged || values.iter().flat_map(|r| r.as_array().into_iter().flatten()).any(|c| c.is_array() || c.is_object()) {
+        let ragged = values
+            .iter()
+            .filter_map(Value::as_array)
+            .any(|r| r.len() != cols);
+        if values.len() > r2 - r1 + 1
+            || ragged
+            || values
+                .iter()
+                .flat_map(|r| r.as_array().into_iter().flatten())
+                .any(|c| c.is_array() || c.is_object())
+        {
             return lark_error(StatusCode::OK, 90202, &format!("wrong range={range}"));
         }
         sheet.in_flight += 1;
@@ -163,7 +216,10 @@ pub(super) async fn values_append(
     };
     sheet.in_flight -= 1;
     let (sheet_id, _) = range.split_once('!').unwrap_or_default();
-    let rows: Vec<Vec<Value>> = values.iter().filter_map(|r| r.as_array().cloned()).collect();
+    let rows: Vec<Vec<Value>> = values
+        .iter()
+        .filter_map(|r| r.as_array().cloned())
+        .collect();
     let n = rows.len();
     let Some((_, tab)) = sheet.tabs.get_mut(sheet_id) else {
         return lark_error(StatusCode::OK, 90215, "sheetId not found");
@@ -172,7 +228,9 @@ pub(super) async fn values_append(
         tab.len()
     } else {
         // OVERWRITE (the default) writes from the first blank row and overwrites below it.
-        tab.iter().position(|r| r.iter().all(|c| c.is_null() || c == "")).unwrap_or(tab.len())
+        tab.iter()
+            .position(|r| r.iter().all(|c| c.is_null() || c == ""))
+            .unwrap_or(tab.len())
     };
     for (i, row) in rows.into_iter().enumerate() {
         if first + i < tab.len() {
