@@ -58,7 +58,7 @@ pub fn history(shape: Shape, day: NaiveDate) -> Result<MetricHistory> {
                     let date = day - Days::new(back as u64);
                     let weekly = 1.0 + 0.2 * ((back % 7) as f64 - 3.0) / 3.0;
                     let noise = 0.9 + 0.2 * rng.unit();
-                    let value = if rng.next() % 50 == 0 {
+                    let value = if rng.next().is_multiple_of(50) {
                         0.0
                     } else {
                         (base * weekly * noise).round()
