@@ -2,7 +2,10 @@
 //! analysis of one day — series index, day offset and value — keeping only the days the
 //! analysis reads.
 
+use std::ops::Range;
+
 use chrono::{Datelike, NaiveDate};
+use rayon::prelude::*;
 
 use super::{MetricHistory, SeriesKey, required_days};
 use crate::{Error, ErrorKind, Result};
@@ -50,16 +53,9 @@ impl<'a> DayColumns<'a> {
 
         let mut order: Vec<usize> = (0..history.series.len()).collect();
         order.sort_unstable_by(|&a, &b| history.series[a].key.cmp(&history.series[b].key));
-
-        let estimate = history.series.len() * required.len();
-        let mut cols = DayColumns {
-            keys: Vec::new(),
-            series: Vec::with_capacity(estimate),
-            offsets: Vec::with_capacity(estimate),
-            values: Vec::with_capacity(estimate),
-        };
-        let mut days: Vec<i32> = Vec::new();
-        let mut dups = DuplicateFinder::default();
+        // One group per distinct key: a range of `order`.
+        let mut keys = Vec::new();
+        let mut groups = Vec::new();
         let mut start = 0;
         while start < order.len() {
             let key = &history.series[order[start]].key;
@@ -67,29 +63,105 @@ impl<'a> DayColumns<'a> {
             while end < order.len() && history.series[order[end]].key == *key {
                 end += 1;
             }
-            let index = u32::try_from(cols.keys.len()).map_err(|_| {
-                Error::invalid_field(
-                    "history",
-                    format!("{} series", cols.keys.len()),
-                    "at most 2^32 series",
-                )
-            })?;
-            cols.keys.push(key);
+            keys.push(key);
+            groups.push(start..end);
+            start = end;
+        }
+        if u32::try_from(keys.len()).is_err() {
+            return Err(Error::invalid_field(
+                "history",
+                format!("{} series", keys.len()),
+                "at most 2^32 series",
+            ));
+        }
 
+        // Validation dominates the cost of the whole analysis, so chunks of series are
+        // scanned in parallel and concatenated in order; the first error in key order
+        // wins, whatever the scheduling.
+        let scan = Scan {
+            history,
+            order: &order,
+            d,
+            kept: &kept,
+        };
+        let chunk = groups
+            .len()
+            .div_ceil(rayon::current_num_threads() * 8)
+            .max(64);
+        let parts: Vec<Result<Part>> = groups
+            .par_chunks(chunk)
+            .enumerate()
+            .map(|(c, ranges)| scan.chunk(c * chunk, ranges, &keys))
+            .collect();
+        let mut cols = DayColumns {
+            keys,
+            series: Vec::new(),
+            offsets: Vec::new(),
+            values: Vec::new(),
+        };
+        let rows = parts
+            .iter()
+            .map(|p| p.as_ref().map_or(0, |p| p.series.len()))
+            .sum();
+        cols.series.reserve_exact(rows);
+        cols.offsets.reserve_exact(rows);
+        cols.values.reserve_exact(rows);
+        for part in parts {
+            let part = part?;
+            cols.series.extend_from_slice(&part.series);
+            cols.offsets.extend_from_slice(&part.offsets);
+            cols.values.extend_from_slice(&part.values);
+        }
+        Ok(cols)
+    }
+}
+
+/// What scanning needs to know, shared by the parallel chunks.
+struct Scan<'h, 'o> {
+    history: &'h MetricHistory,
+    /// Indices of `history.series` in key order.
+    order: &'o [usize],
+    /// D as a day number.
+    d: i32,
+    /// Whether each offset is read by the analysis.
+    kept: &'o [bool],
+}
+
+/// The kept rows of a run of consecutive series.
+#[derive(Default)]
+struct Part {
+    series: Vec<u32>,
+    offsets: Vec<i32>,
+    values: Vec<f64>,
+}
+
+impl Scan<'_, '_> {
+    /// Validates the series of `ranges` (groups `first`, `first + 1`, …) and keeps the
+    /// rows the analysis reads.
+    fn chunk(&self, first: usize, ranges: &[Range<usize>], keys: &[&SeriesKey]) -> Result<Part> {
+        let mut part = Part::default();
+        let mut days: Vec<i32> = Vec::new();
+        let mut day_numbers = DayNumbers::default();
+        let mut dups = DuplicateFinder::default();
+        for (g, range) in ranges.iter().enumerate() {
+            let key = keys[first + g];
+            // Checked against 2^32 series above.
+            let index = u32::try_from(first + g).unwrap_or(u32::MAX);
             days.clear();
-            for &i in &order[start..end] {
-                for &(date, value) in &history.series[i].points {
+            for &i in &self.order[range.clone()] {
+                for &(date, value) in &self.history.series[i].points {
                     if !value.is_finite() {
                         return Err(Error::invalid_field("value", value, "a finite number")
                             .context(format!("series {key} on {date}")));
                     }
-                    let n = date.num_days_from_ce();
+                    let n = day_numbers.of(date);
                     days.push(n);
-                    let o = d - n;
-                    if usize::try_from(o).is_ok_and(|o| kept.get(o).copied().unwrap_or(false)) {
-                        cols.series.push(index);
-                        cols.offsets.push(o);
-                        cols.values.push(value);
+                    let o = self.d - n;
+                    if usize::try_from(o).is_ok_and(|o| self.kept.get(o).copied().unwrap_or(false))
+                    {
+                        part.series.push(index);
+                        part.offsets.push(o);
+                        part.values.push(value);
                     }
                 }
             }
@@ -103,9 +175,28 @@ impl<'a> DayColumns<'a> {
                     ),
                 ));
             }
-            start = end;
         }
-        Ok(cols)
+        Ok(part)
+    }
+}
+
+/// `NaiveDate::num_days_from_ce` with the year's part cached: a series' points share a
+/// year or two, and the full conversion is the most expensive step per point.
+#[derive(Default)]
+struct DayNumbers {
+    year: Option<i32>,
+    /// Day number of the cached year's day 0 (the day before 1 January).
+    base: i32,
+}
+
+impl DayNumbers {
+    fn of(&mut self, date: NaiveDate) -> i32 {
+        let year = date.year();
+        if self.year != Some(year) {
+            self.year = Some(year);
+            self.base = date.num_days_from_ce() - i32::try_from(date.ordinal()).unwrap_or(0);
+        }
+        self.base + i32::try_from(date.ordinal()).unwrap_or(0)
     }
 }
 
