@@ -292,6 +292,12 @@ pub(crate) fn bad_input(analyzer: &dyn Analyzer) {
         ],
         &[name, "2025-11-21", "duplicate"],
     );
+    // Same entry, a day far from D.
+    assert_refused(
+        analyzer,
+        vec![series(&k, &[(0, 1.0), (5000, 2.0), (1, 1.0), (5000, 3.0)])],
+        &[name, "2012-06-22", "duplicate"],
+    );
     // Two entries with equal keys sharing a day.
     assert_refused(
         analyzer,

@@ -140,23 +140,23 @@ impl Scan<'_, '_> {
     /// rows the analysis reads.
     fn chunk(&self, first: usize, ranges: &[Range<usize>], keys: &[&SeriesKey]) -> Result<Part> {
         let mut part = Part::default();
-        let mut days: Vec<i32> = Vec::new();
         let mut day_numbers = DayNumbers::default();
-        let mut dups = DuplicateFinder::default();
+        let mut seen = SeenDays::default();
         for (g, range) in ranges.iter().enumerate() {
             let key = keys[first + g];
             // Checked against 2^32 series above.
             let index = u32::try_from(first + g).unwrap_or(u32::MAX);
-            days.clear();
+            seen.clear();
             for &i in &self.order[range.clone()] {
                 for &(date, value) in &self.history.series[i].points {
                     if !value.is_finite() {
                         return Err(Error::invalid_field("value", value, "a finite number")
                             .context(format!("series {key} on {date}")));
                     }
-                    let n = day_numbers.of(date);
-                    days.push(n);
-                    let o = self.d - n;
+                    let o = self.d - day_numbers.of(date);
+                    if !seen.insert(o) {
+                        return Err(duplicate_error(key, date));
+                    }
                     if usize::try_from(o).is_ok_and(|o| self.kept.get(o).copied().unwrap_or(false))
                     {
                         part.series.push(index);
@@ -165,19 +165,24 @@ impl Scan<'_, '_> {
                     }
                 }
             }
-            if let Some(n) = dups.find(&days) {
-                let date = NaiveDate::from_num_days_from_ce_opt(n)
-                    .map_or_else(|| format!("day number {n}"), |d| d.to_string());
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    format!(
-                        "duplicate value for series {key} on {date}: expected at most one value per series and day"
-                    ),
-                ));
+            if let Some(date) = seen
+                .far_duplicate()
+                .and_then(|o| NaiveDate::from_num_days_from_ce_opt(self.d - o))
+            {
+                return Err(duplicate_error(key, date));
             }
         }
         Ok(part)
     }
+}
+
+fn duplicate_error(key: &SeriesKey, date: NaiveDate) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!(
+            "duplicate value for series {key} on {date}: expected at most one value per series and day"
+        ),
+    )
 }
 
 /// `NaiveDate::num_days_from_ce` with the year's part cached: a series' points share a
@@ -200,40 +205,56 @@ impl DayNumbers {
     }
 }
 
-/// Finds a repeated day number in a series, in linear time for the usual dense series.
-#[derive(Debug, Default)]
-struct DuplicateFinder {
+/// The days seen in one series, to find a repeated one in a single pass: a bitmap over
+/// the offsets around D where real histories live, and a list, checked at the end, for
+/// the rare points far from D.
+#[derive(Debug)]
+struct SeenDays {
     bits: Vec<u64>,
-    sorted: Vec<i32>,
+    far: Vec<i32>,
 }
 
-impl DuplicateFinder {
-    /// A day number that occurs more than once in `days`, if any.
-    fn find(&mut self, days: &[i32]) -> Option<i32> {
-        let (Some(&min), Some(&max)) = (days.iter().min(), days.iter().max()) else {
-            return None;
-        };
-        let span = usize::try_from(i64::from(max) - i64::from(min) + 1).unwrap_or(usize::MAX);
-        // A bitmap over the series' span costs span/8 bytes; sparse series (a few points
-        // years apart) sort instead.
-        if span <= 64 * days.len() + 4096 {
-            self.bits.clear();
-            self.bits.resize(span.div_ceil(64), 0);
-            for &n in days {
-                let bit = usize::try_from(n - min).unwrap_or(0);
-                let (word, mask) = (bit / 64, 1u64 << (bit % 64));
-                if self.bits[word] & mask != 0 {
-                    return Some(n);
-                }
-                self.bits[word] |= mask;
-            }
-            None
-        } else {
-            self.sorted.clear();
-            self.sorted.extend_from_slice(days);
-            self.sorted.sort_unstable();
-            self.sorted.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+/// Offsets in `NEAR_FIRST..NEAR_FIRST + NEAR_LEN` (about 11 years before D to 2 years
+/// after) go to the bitmap.
+const NEAR_FIRST: i32 = -1024;
+const NEAR_LEN: usize = 64 * 64;
+
+impl Default for SeenDays {
+    fn default() -> Self {
+        SeenDays {
+            bits: vec![0; NEAR_LEN / 64],
+            far: Vec::new(),
         }
+    }
+}
+
+impl SeenDays {
+    fn clear(&mut self) {
+        self.bits.fill(0);
+        self.far.clear();
+    }
+
+    /// Records offset `o`; `false` when it was already recorded in the bitmap. Far
+    /// offsets are only checked by [`SeenDays::far_duplicate`].
+    fn insert(&mut self, o: i32) -> bool {
+        match usize::try_from(i64::from(o) - i64::from(NEAR_FIRST)) {
+            Ok(bit) if bit < NEAR_LEN => {
+                let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+                let fresh = self.bits[word] & mask == 0;
+                self.bits[word] |= mask;
+                fresh
+            }
+            _ => {
+                self.far.push(o);
+                true
+            }
+        }
+    }
+
+    /// A far offset recorded more than once, if any.
+    fn far_duplicate(&mut self) -> Option<i32> {
+        self.far.sort_unstable();
+        self.far.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
     }
 }
 
@@ -242,15 +263,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn duplicate_finder_dense_and_sparse() {
-        let mut f = DuplicateFinder::default();
-        assert_eq!(f.find(&[]), None);
-        assert_eq!(f.find(&[5, 3, 4, 1]), None);
-        assert_eq!(f.find(&[5, 3, 4, 3]), Some(3));
-        // Sparse: span far larger than the bitmap budget.
-        assert_eq!(f.find(&[0, 1_000_000, 2]), None);
-        assert_eq!(f.find(&[0, 1_000_000, 2, 1_000_000]), Some(1_000_000));
-        // The scratch bitmap is reset between calls.
-        assert_eq!(f.find(&[5, 3, 4, 1]), None);
+    fn seen_days_near_and_far() {
+        let mut seen = SeenDays::default();
+        for o in [0, 1, 364, -3, NEAR_FIRST, NEAR_FIRST + NEAR_LEN as i32 - 1] {
+            assert!(seen.insert(o), "{o}");
+        }
+        assert!(!seen.insert(364));
+        assert!(!seen.insert(NEAR_FIRST));
+        // Far offsets, before and after the bitmap.
+        for o in [100_000, NEAR_FIRST - 1, NEAR_FIRST + NEAR_LEN as i32] {
+            assert!(seen.insert(o));
+        }
+        assert_eq!(seen.far_duplicate(), None);
+        assert!(seen.insert(100_000));
+        assert_eq!(seen.far_duplicate(), Some(100_000));
+        // Cleared between series.
+        seen.clear();
+        assert!(seen.insert(364));
+        assert!(seen.insert(100_000));
+        assert_eq!(seen.far_duplicate(), None);
     }
 }
