@@ -1,9 +1,11 @@
 //! Scheduling (DESIGN §7): the [`Scheduler`] trait, the [`ExecutionRunner`] it hands
 //! executions to, and how an execution's end is recorded and retried.
 
+mod calendar;
 mod retry;
 mod runner;
 
+pub use calendar::{latest_slot_at_or_before, next_fire, target_date};
 pub use retry::{RetryPolicy, complete_execution};
 pub use runner::{ExecutionRunner, RunReport};
 
