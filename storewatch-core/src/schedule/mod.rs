@@ -2,12 +2,16 @@
 //! executions to, and how an execution's end is recorded and retried.
 
 mod calendar;
+mod executor;
 mod retry;
 mod runner;
+mod slots;
+mod store_scheduler;
 
 pub use calendar::{latest_slot_at_or_before, next_fire, target_date};
 pub use retry::{RetryPolicy, complete_execution};
 pub use runner::{ExecutionRunner, RunReport};
+pub use store_scheduler::{SchedulerConfig, StoreScheduler, TickReport};
 
 use std::fmt::Debug;
 
