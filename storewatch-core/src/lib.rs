@@ -11,6 +11,8 @@ pub mod schedule;
 pub mod secrets;
 pub mod source;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use error::{Error, ErrorKind, Result};
 pub use registry::{NotifierFactory, Registry, SourceFactory};

@@ -4,10 +4,13 @@
 //! scheduler down with it.
 
 use std::any::Any;
-use std::sync::{Arc, Mutex};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
+use tokio::task::AbortHandle;
 use tokio::time::{Instant, sleep};
 use tokio_util::sync::CancellationToken;
 
@@ -37,6 +40,8 @@ pub(super) struct RunningExecution {
     pub(super) execution: Execution,
     token: CancellationToken,
     reason: Mutex<Option<StopReason>>,
+    /// The supervising task, aborted when the scheduler is dropped.
+    pub(super) task: OnceLock<AbortHandle>,
 }
 
 impl RunningExecution {
@@ -45,6 +50,7 @@ impl RunningExecution {
             execution,
             token: CancellationToken::new(),
             reason: Mutex::new(None),
+            task: OnceLock::new(),
         }
     }
 
@@ -85,12 +91,10 @@ pub(super) struct ExecutorContext {
 /// recorded (or could not be: the lease then expires and another instance reaps it).
 pub(super) async fn supervise(ctx: ExecutorContext, running: Arc<RunningExecution>) {
     let exec = &running.execution;
-    let mut task = {
-        let runner = Arc::clone(&ctx.runner);
-        let exec = exec.clone();
-        let token = running.token.clone();
-        tokio::spawn(async move { runner.run(&exec, token).await })
-    };
+    // The runner is polled inside this task, so aborting the task (when the scheduler is
+    // dropped) drops the run with it; a panic is caught and recorded as a failure.
+    let run = AssertUnwindSafe(ctx.runner.run(exec, running.token.clone())).catch_unwind();
+    tokio::pin!(run);
 
     let renew_every = (ctx.lease / 3).max(Duration::from_millis(10));
     let mut renew = tokio::time::interval_at(Instant::now() + renew_every, renew_every);
@@ -103,9 +107,9 @@ pub(super) async fn supervise(ctx: ExecutorContext, running: Arc<RunningExecutio
     tokio::pin!(hard_stop);
     let mut stopping = false;
 
-    let joined = loop {
+    let ended = loop {
         tokio::select! {
-            joined = &mut task => break joined,
+            ended = &mut run => break Some(ended),
             _ = renew.tick() => renew_lease(&ctx, &running).await,
             () = &mut timeout, if !timed_out => {
                 timed_out = true;
@@ -118,7 +122,7 @@ pub(super) async fn supervise(ctx: ExecutorContext, running: Arc<RunningExecutio
             }
             () = &mut hard_stop, if stopping => {
                 tracing::warn!(execution = %exec.id, grace = ?ctx.stop_grace, "runner ignored its cancel token; abandoning it");
-                task.abort();
+                break None;
             }
         }
     };
@@ -128,15 +132,15 @@ pub(super) async fn supervise(ctx: ExecutorContext, running: Arc<RunningExecutio
         tracing::warn!(execution = %exec.id, "lease lost while running; the run is not recorded here");
         return;
     }
-    let report = match joined {
-        Ok(report) => report,
-        Err(e) if e.is_panic() => {
+    let report = match ended {
+        Some(Ok(report)) => report,
+        Some(Err(panic)) => {
             let mut r = RunReport::new(ExecutionStatus::Failed);
-            r.error_log = format!("runner panicked: {}", panic_message(e.into_panic()));
+            r.error_log = format!("runner panicked: {}", panic_message(panic));
             tracing::error!(execution = %exec.id, "{}", r.error_log);
             r
         }
-        Err(_) => {
+        None => {
             let mut r = RunReport::new(ExecutionStatus::Cancelled);
             r.error_log = format!(
                 "runner did not stop within {}s of being cancelled and was abandoned",

@@ -184,9 +184,31 @@ pub struct TickReport {
 ///
 /// [`run`](Scheduler::run) loops [`tick_once`](Self::tick_once); tests can call
 /// `tick_once` themselves to drive the scheduler step by step.
+///
+/// Handles are cheap clones of one scheduler. Dropping the last one stops the instance
+/// at once, the way a crash would: running executions are abandoned unrecorded, their
+/// leases expire and another instance reaps them. To stop gracefully, cancel the token
+/// given to `run` or call [`shutdown`](Self::shutdown).
 #[derive(Clone)]
 pub struct StoreScheduler {
     shared: Arc<Shared>,
+    _life: Arc<Lifetime>,
+}
+
+/// Aborts the instance's running executions when the last handle goes.
+struct Lifetime {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Lifetime {
+    fn drop(&mut self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        for r in self.shared.running().values() {
+            if let Some(task) = r.task.get() {
+                task.abort();
+            }
+        }
+    }
 }
 
 struct Shared {
@@ -246,19 +268,23 @@ impl StoreScheduler {
         instance: InstanceId,
     ) -> Result<Self> {
         config.validate()?;
+        let shared = Arc::new(Shared {
+            store,
+            runner,
+            clock,
+            config,
+            instance,
+            running: Mutex::new(HashMap::new()),
+            ended: Notify::new(),
+            wake: Notify::new(),
+            stopping: AtomicBool::new(false),
+            tick: tokio::sync::Mutex::new(TickState::default()),
+        });
         Ok(StoreScheduler {
-            shared: Arc::new(Shared {
-                store,
-                runner,
-                clock,
-                config,
-                instance,
-                running: Mutex::new(HashMap::new()),
-                ended: Notify::new(),
-                wake: Notify::new(),
-                stopping: AtomicBool::new(false),
-                tick: tokio::sync::Mutex::new(TickState::default()),
+            _life: Arc::new(Lifetime {
+                shared: Arc::clone(&shared),
             }),
+            shared,
         })
     }
 
@@ -465,11 +491,16 @@ impl StoreScheduler {
                 shared: Arc::clone(&self.shared),
                 id: running.execution.id,
             };
-            tokio::spawn(async move {
-                // Dropped when the run ends, also by a panic or when the runtime goes.
-                let _guard = guard;
-                supervise(ctx, running).await;
+            let task = tokio::spawn({
+                let running = Arc::clone(&running);
+                async move {
+                    // Dropped when the run ends, also when the task is aborted.
+                    let _guard = guard;
+                    supervise(ctx, running).await;
+                }
             });
+            // Set before the task could be aborted by a drop, which needs this handle.
+            let _ = running.task.set(task.abort_handle());
         }
         Ok(claimed)
     }
