@@ -1,5 +1,7 @@
 //! Scheduling (DESIGN §7): the [`Scheduler`] trait, the [`ExecutionRunner`] it hands
-//! executions to, and how an execution's end is recorded and retried.
+//! executions to, and how an execution's end is recorded and retried; the calendar of
+//! slots ([`next_fire`]); and [`StoreScheduler`], the default scheduler, which
+//! coordinates any number of instances through the store alone.
 
 mod calendar;
 mod executor;

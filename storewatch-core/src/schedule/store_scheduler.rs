@@ -185,6 +185,46 @@ pub struct TickReport {
 /// [`run`](Scheduler::run) loops [`tick_once`](Self::tick_once); tests can call
 /// `tick_once` themselves to drive the scheduler step by step.
 ///
+/// ```
+/// use std::sync::Arc;
+///
+/// use async_trait::async_trait;
+/// use storewatch_core::clock::SystemClock;
+/// use storewatch_core::model::{Execution, ExecutionStatus, Task};
+/// use storewatch_core::schedule::{
+///     ExecutionRunner, RunReport, Scheduler, SchedulerConfig, StoreScheduler, TriggerRequest,
+/// };
+/// use storewatch_core::store::{MemoryStore, RunStore};
+/// use tokio_util::sync::CancellationToken;
+///
+/// #[derive(Debug)]
+/// struct Done;
+///
+/// #[async_trait]
+/// impl ExecutionRunner for Done {
+///     async fn run(&self, _: &Execution, _: CancellationToken) -> RunReport {
+///         RunReport::new(ExecutionStatus::Success)
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_multi_thread().enable_time().build().unwrap().block_on(async {
+/// let store = Arc::new(MemoryStore::new());
+/// let config = SchedulerConfig::default().with_concurrency(8);
+/// let scheduler = StoreScheduler::new(store.clone(), Arc::new(Done), Arc::new(SystemClock), config)?;
+/// let id = scheduler
+///     .trigger(TriggerRequest::Manual {
+///         task: Task::AlertCheck,
+///         app_id: None,
+///         target_date: "2026-03-28".parse().unwrap(),
+///     })
+///     .await?;
+/// scheduler.tick_once().await?; // claims and starts it
+/// scheduler.shutdown().await?; // lets it finish, then deregisters
+/// assert_eq!(store.get_execution(id).await?.status, ExecutionStatus::Success);
+/// # Ok::<_, storewatch_core::Error>(())
+/// # }).unwrap();
+/// ```
+///
 /// Handles are cheap clones of one scheduler. Dropping the last one stops the instance
 /// at once, the way a crash would: running executions are abandoned unrecorded, their
 /// leases expire and another instance reaps them. To stop gracefully, cancel the token
