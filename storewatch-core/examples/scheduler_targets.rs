@@ -173,12 +173,8 @@ async fn main() {
         share / 0.01
     );
     println!(
-        "reference, same loop over an empty store: {:.3} % of one core; ratio {:.2}",
+        "reference, same loop over an empty store: {:.4} % of one core; 1,000 schedules cost {:.2}× the reference",
         reference * 100.0,
-        if reference > 0.0 {
-            share / reference
-        } else {
-            f64::INFINITY
-        }
+        share / reference
     );
 }
