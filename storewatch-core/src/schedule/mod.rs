@@ -4,6 +4,7 @@
 //! coordinates any number of instances through the store alone.
 
 mod calendar;
+mod config;
 mod executor;
 mod retry;
 mod runner;
@@ -11,9 +12,10 @@ mod slots;
 mod store_scheduler;
 
 pub use calendar::{latest_slot_at_or_before, next_fire, target_date};
+pub use config::SchedulerConfig;
 pub use retry::{RetryPolicy, complete_execution};
 pub use runner::{ExecutionRunner, RunReport};
-pub use store_scheduler::{SchedulerConfig, StoreScheduler, TickReport};
+pub use store_scheduler::{StoreScheduler, TickReport};
 
 use std::fmt::Debug;
 

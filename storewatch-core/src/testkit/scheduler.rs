@@ -17,8 +17,10 @@
 //!
 //! or, from one test, [`check_all`] with a factory of fresh stores.
 
-mod checks;
+mod lifecycle;
 mod runner;
+mod slots;
+mod triggers;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -29,18 +31,25 @@ use futures::FutureExt;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use self::checks::{
+pub use self::lifecycle::{
     cancel_pending_and_running, lost_instance_is_reaped_and_retried,
-    misfire_runs_latest_slot_and_skips_older, one_run_per_slot_across_instances,
     panicking_runner_is_recorded_failed, shutdown_finishes_then_cancels,
-    timeout_is_recorded_and_retried, triggers_status_and_records,
+    timeout_is_recorded_and_retried,
 };
 pub use self::runner::{RunBehaviour, TestRunner};
+pub use self::slots::{
+    misfire_runs_latest_slot_and_skips_older, one_run_per_slot_across_instances,
+};
+pub use self::triggers::triggers_status_and_records;
 use crate::Result;
 use crate::clock::SystemClock;
-use crate::model::{Execution, ExecutionFilter, ExecutionId};
-use crate::schedule::{RetryPolicy, Scheduler, SchedulerConfig, StoreScheduler};
+use crate::model::{
+    Execution, ExecutionFilter, ExecutionId, ExecutionStatus, Frequency, Schedule, ScheduleSpec,
+    Task,
+};
+use crate::schedule::{RetryPolicy, Scheduler, SchedulerConfig, StoreScheduler, TriggerRequest};
 use crate::store::Store;
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// The name of every check, in the order [`check_all`] runs them.
 pub const CHECKS: &[&str] = &[
@@ -239,4 +248,37 @@ pub async fn retries_of(store: &Arc<dyn Store>, id: ExecutionId) -> Vec<Executio
         .collect();
     all.sort_by_key(|e| e.id);
     all
+}
+
+/// How long a check waits for something that takes a lease or a timeout (about 1 s).
+const WAIT: Duration = Duration::from_secs(20);
+
+fn spec(name: &str, task: Task, hour: u32, minute: u32, tz: &str) -> ScheduleSpec {
+    let hour = u8::try_from(hour).expect("hour fits");
+    let minute = u8::try_from(minute).expect("minute fits");
+    ScheduleSpec::new(name, task, Frequency::Daily, hour, minute, tz)
+        .expect("the check's schedule spec is valid")
+}
+
+async fn create(store: &Arc<dyn Store>, spec: ScheduleSpec) -> Schedule {
+    store
+        .create_schedule(spec)
+        .await
+        .expect("the check's schedule can be created")
+}
+
+async fn now(store: &Arc<dyn Store>) -> DateTime<Utc> {
+    store.now().await.expect("the store tells the time")
+}
+
+async fn status_is(store: &Arc<dyn Store>, id: ExecutionId, status: ExecutionStatus) -> bool {
+    execution(store, id).await.status == status
+}
+
+fn manual(task: Task) -> TriggerRequest {
+    TriggerRequest::Manual {
+        task,
+        app_id: None,
+        target_date: NaiveDate::from_ymd_opt(2026, 1, 5).expect("valid date"),
+    }
 }
