@@ -8,11 +8,15 @@
 //!   with a [`NotifierHarness`](notifier::NotifierHarness) over the receiving end.
 //! - [`source`]: every [`MetricSource`](crate::source::MetricSource) —
 //!   `source::check_all` with a [`SourceCheck`](source::SourceCheck).
+//! - [`scheduler`]: the scheduler's guarantees on top of every store —
+//!   `scheduler::check_all`, or the
+//!   [`scheduler_conformance_tests!`](crate::scheduler_conformance_tests) macro.
 //!
 //! The helpers below build valid records that differ by `n`, so a suite can create as
 //! many as it needs without clashing names.
 
 pub mod notifier;
+pub mod scheduler;
 pub mod source;
 pub mod store;
 
