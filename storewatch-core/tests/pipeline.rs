@@ -1,6 +1,8 @@
 //! Pipeline orchestration with mocked sources, notifiers, analyzer and evaluator over a
 //! real MemoryStore.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns unwrap too
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -660,6 +662,8 @@ async fn a_planted_secret_never_leaks_into_debug_errors_or_logs() {
         .with_max_level(tracing::Level::TRACE)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests of this binary may have cached "no interest" for the callsites.
+    tracing::callsite::rebuild_interest_cache();
 
     let w = world(1).await;
     let ch = channel(&w, "ok").await;

@@ -1,5 +1,7 @@
 //! LarkSheetNotifier against FakeLark over real HTTP.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns unwrap too
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,5 +1,7 @@
 //! LarkWebhookNotifier against FakeLark over real HTTP.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns unwrap too
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -87,7 +89,7 @@ async fn the_fake_refuses_dingtalk_style_signatures_and_integer_timestamps() {
         },
     );
     let url = format!("{}/open-apis/bot/v2/hook/strict", fake.base_url());
-    let now = chrono::Utc::now().timestamp();
+    let now = storewatch_core::clock::Clock::now(&storewatch_core::clock::SystemClock).timestamp();
     let http = reqwest::Client::new();
     let send = |body: serde_json::Value| {
         let (http, url) = (http.clone(), url.clone());

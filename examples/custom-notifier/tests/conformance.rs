@@ -17,7 +17,7 @@ async fn slack(State(received): State<Received>, body: String) -> &'static str {
     let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
     received
         .lock()
-        .unwrap()
+        .expect("the recorder is never poisoned")
         .push(json["text"].as_str().unwrap_or_default().to_owned());
     "ok"
 }
@@ -33,7 +33,10 @@ impl NotifierHarness for Harness {
         self.notifier.clone()
     }
     async fn received(&self) -> Vec<String> {
-        self.received.lock().unwrap().clone()
+        self.received
+            .lock()
+            .expect("the recorder is never poisoned")
+            .clone()
     }
 }
 

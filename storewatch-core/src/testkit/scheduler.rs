@@ -1,4 +1,4 @@
-//! The scheduler conformance suite: [`StoreScheduler`](crate::schedule::StoreScheduler)'s
+//! The scheduler conformance suite: [`StoreScheduler`]'s
 //! guarantees (DESIGN §7) checked against a store, so every [`Store`] implementation
 //! shows that the scheduler keeps them on top of it.
 //!

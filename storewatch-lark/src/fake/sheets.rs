@@ -53,29 +53,29 @@ pub(super) async fn tenant_token(State(state): State<Shared>, body: Bytes) -> Re
 }
 
 /// Checks the bearer token: missing 99991661, malformed 99991671, unknown/expired 99991663.
-fn bearer(st: &FakeState, headers: &HeaderMap) -> Result<(), Response> {
+fn bearer(st: &FakeState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let Some(auth) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
-        return Err(lark_error(
+        return Err(Box::new(lark_error(
             StatusCode::BAD_REQUEST,
             99991661,
             "Missing access token for authorization",
-        ));
+        )));
     };
     let token = auth.strip_prefix("Bearer ").unwrap_or_default();
     if !(token.starts_with("t-") || token.starts_with("u-")) {
-        return Err(lark_error(
+        return Err(Box::new(lark_error(
             StatusCode::BAD_REQUEST,
             99991671,
             "Invalid access token for authorization",
-        ));
+        )));
     }
     let now = st.clock.now();
     if !st.tokens.iter().any(|(_, t, exp)| t == token && *exp > now) {
-        return Err(lark_error(
+        return Err(Box::new(lark_error(
             StatusCode::BAD_REQUEST,
             99991663,
             "Invalid access token for authorization",
-        ));
+        )));
     }
     Ok(())
 }
@@ -88,7 +88,7 @@ pub(super) async fn query(
     let mut st = lock(&state);
     *st.counts.entry("sheets_query").or_default() += 1;
     if let Err(r) = bearer(&st, &headers) {
-        return r;
+        return *r;
     }
     let Some(sheet) = st.spreadsheets.get(&token) else {
         return lark_error(StatusCode::OK, 1310214, "SpreadSheet Not Found");
@@ -152,7 +152,7 @@ pub(super) async fn values_append(
             return resp;
         }
         if let Err(r) = bearer(&st, &headers) {
-            return r;
+            return *r;
         }
     }
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
