@@ -312,14 +312,14 @@ impl ServiceAccountKey {
                 "service_account_json is not a JSON object: expected the key file downloaded from Google Cloud",
             ));
         };
-        if let Some(kind) = object.get("type").and_then(|v| v.as_str()) {
-            if kind != "service_account" {
-                return Err(Error::invalid_field(
-                    "service_account_json.type",
-                    kind,
-                    "\"service_account\" (a service-account key, not an OAuth client or user credential)",
-                ));
-            }
+        if let Some(kind) = object.get("type").and_then(|v| v.as_str())
+            && kind != "service_account"
+        {
+            return Err(Error::invalid_field(
+                "service_account_json.type",
+                kind,
+                "\"service_account\" (a service-account key, not an OAuth client or user credential)",
+            ));
         }
         let field = |name: &str| -> Result<String> {
             match object.get(name).and_then(|v| v.as_str()) {

@@ -76,7 +76,7 @@ pub fn decode(object: &str, bytes: &[u8]) -> Result<String> {
         .context(format!("bulk report {object}"))
     };
     let utf16 = |body: &[u8], big_endian: bool| -> Result<String> {
-        if body.len() % 2 != 0 {
+        if !body.len().is_multiple_of(2) {
             return Err(bad(format!(
                 "odd number of bytes ({}) in a UTF-16 file",
                 body.len()

@@ -5,6 +5,8 @@ mod client;
 mod config;
 pub mod csv;
 mod error;
+#[cfg(feature = "fake")]
+pub mod fake;
 mod limiter;
 pub mod metrics;
 mod reporting;

@@ -178,7 +178,7 @@ fn metric_set_url(base: &Url, package: &str, set: MetricSet, suffix: &str) -> Re
             Error::invalid_field("reporting_base_url", base.as_str(), "an http(s) base URL")
         })?
         .pop_if_empty()
-        .extend(["v1beta1", "apps", &format!("{package}")])
+        .extend(["v1beta1", "apps", package])
         .push(&format!("{}{suffix}", set.name()));
     Ok(url)
 }
