@@ -171,10 +171,28 @@ fn metadata(
         "storageClass": "STANDARD",
         "size": bytes.len().to_string(),
         "md5Hash": STANDARD.encode(Md5::digest(bytes)),
+        "crc32c": STANDARD.encode(crc32c(bytes).to_be_bytes()),
         "etag": STANDARD.encode(generation.to_le_bytes()),
         "timeCreated": updated,
         "updated": updated,
+        "timeStorageClassUpdated": updated,
     })
+}
+
+/// CRC-32C (Castagnoli), as Cloud Storage reports it (big-endian, base64).
+fn crc32c(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for byte in bytes {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
 }
 
 /// Auth, the bucket's existence and the Play grant, in that order.
@@ -317,6 +335,7 @@ mod tests {
             parse_name("stats/installs/installs_com.a_b.c_202609_overview.csv").unwrap();
         assert_eq!((family, package), ("installs", "com.a_b.c"));
         assert_eq!(month, NaiveDate::from_ymd_opt(2026, 9, 1).unwrap());
+        assert_eq!(crc32c(b"123456789"), 0xE306_9283);
         assert!(parse_name("stats/crashes/crashes_x_202609_overview.csv").is_none());
     }
 }
