@@ -1,6 +1,8 @@
 //! The bulk-report CSV parser over this crate's own fixtures and over the real samples in
 //! `../shared/fixtures/real/google/` (see its SOURCES.md).
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns unwrap too
+
 use std::path::PathBuf;
 
 use chrono::NaiveDate;

@@ -1,6 +1,8 @@
 //! Every error case of the provider note, through `GooglePlaySource` against the fake:
 //! token refusals, 401/403 variants, 429 and 5xx retries, resets, stalls.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns unwrap too
+
 mod common;
 
 use std::time::Duration;

@@ -2,6 +2,8 @@
 //! source does not exercise by itself (JWT checks, query validation, listing, metadata,
 //! rewrites, reviews).
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns unwrap too
+
 mod common;
 
 use common::*;

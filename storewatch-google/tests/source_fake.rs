@@ -1,6 +1,8 @@
 //! `GooglePlaySource` against `FakeGooglePlay` over real HTTP: what it stores, how few
 //! requests it makes, and how it treats days Google has not published.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns unwrap too
+
 mod common;
 
 use std::collections::HashMap;

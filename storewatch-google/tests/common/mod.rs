@@ -1,6 +1,6 @@
 //! Shared set-up of the tests against `FakeGooglePlay`.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::sync::Arc;
 
