@@ -63,6 +63,11 @@ impl TokenProvider {
     pub(crate) async fn token(&self, clock: &dyn Clock) -> Result<String> {
         let auth = self.authenticator().await?;
         let token = auth.token(&SCOPES).await.map_err(|e| self.map_error(e))?;
+        if token.token().is_none_or(str::is_empty) {
+            // yup-oauth2 caches any JSON answer, even an error page's, as a token without
+            // a value that never expires; only a forced refresh replaces it.
+            return self.refresh().await;
+        }
         let value = self.value_of(&token)?;
         if token.expiration_time().is_some() {
             return Ok(value);

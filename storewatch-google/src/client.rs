@@ -108,9 +108,20 @@ impl GoogleClient {
         &*self.clock
     }
 
-    /// A bearer token now (cached), e.g. to find out early that the key is refused.
-    pub(crate) async fn token(&self) -> Result<String> {
-        self.tokens.token(&*self.clock).await
+    /// Makes sure a bearer token can be had (cached), e.g. to find out early that the key
+    /// is refused; a token endpoint that is busy or failing is retried like any call.
+    pub(crate) async fn ensure_token(&self) -> Result<()> {
+        let mut attempt = 0;
+        loop {
+            match self.tokens.token(&*self.clock).await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_retryable() && attempt < self.options.max_retries => {
+                    tokio::time::sleep(self.backoff(attempt, e.retry_after())).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Sends and decodes a JSON answer.

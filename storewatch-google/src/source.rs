@@ -10,7 +10,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{Days, NaiveDate};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use secrecy::SecretString;
 use storewatch_core::clock::{Clock, SystemClock};
 use storewatch_core::model::{Metric, MetricPoint, Platform};
@@ -21,7 +21,7 @@ use storewatch_core::{Error, ErrorKind, Registry, Result};
 
 use crate::client::{Call, GoogleClient};
 use crate::config::GooglePlayConfig;
-use crate::csv::ReportKind;
+use crate::csv::{ReportKind, ReportRow};
 use crate::error::Surface;
 use crate::reporting::{self, MetricSet, next_day};
 use crate::reports;
@@ -133,6 +133,17 @@ impl GooglePlaySource {
         self.collect_app(app, req).await
     }
 
+    /// When a pending Reporting day is worth asking again: freshness moves at most hourly.
+    fn reporting_retry(&self) -> Option<DateTime<Utc>> {
+        Some(self.client.clock().now() + chrono::TimeDelta::hours(1))
+    }
+
+    /// When a pending bulk-report day is worth asking again: files are rewritten a few
+    /// times a day.
+    fn bulk_retry(&self) -> Option<DateTime<Utc>> {
+        Some(self.client.clock().now() + chrono::TimeDelta::hours(6))
+    }
+
     async fn collect_app(
         &self,
         app: &AppTarget,
@@ -228,14 +239,14 @@ impl GooglePlaySource {
                 }
                 Err(e) if e.kind() == ErrorKind::NotYetAvailable => {
                     for day in req.days().take_while(|d| *d < end) {
-                        marks.set(day, Mark::Pending);
+                        marks.set(day, Mark::Pending(self.reporting_retry()));
                     }
                 }
                 Err(e) => marks.fail(req.days().take_while(|d| *d < end), &e.context(context())),
             }
         }
         for day in req.days().filter(|d| *d >= end) {
-            marks.set(day, Mark::Pending);
+            marks.set(day, Mark::Pending(self.reporting_retry()));
         }
         (points, marks)
     }
@@ -273,27 +284,31 @@ impl GooglePlaySource {
         .await;
         match result {
             Ok(rows) => {
-                let mut seen = Vec::new();
-                for row in rows.iter().filter(|r| month_days.contains(&r.date)) {
+                // A day listed twice keeps its last row, so a point is emitted once.
+                let by_day: BTreeMap<NaiveDate, &ReportRow> = rows
+                    .iter()
+                    .filter(|r| month_days.contains(&r.date))
+                    .map(|r| (r.date, r))
+                    .collect();
+                for (day, row) in &by_day {
                     let mut any = false;
                     for (metric, value) in &row.values {
                         if let Some(value) = value {
                             points.push(MetricPoint::total(
                                 app.app_id,
                                 metric.clone(),
-                                row.date,
+                                *day,
                                 *value,
                             ));
                             any = true;
                         }
                     }
-                    marks.set(row.date, if any { Mark::Collected } else { Mark::NoData });
-                    seen.push(row.date);
+                    marks.set(*day, if any { Mark::Collected } else { Mark::NoData });
                 }
-                for day in month_days.iter().filter(|d| !seen.contains(d)) {
+                for day in month_days.iter().filter(|d| !by_day.contains_key(d)) {
                     // The month's file grows day by day; a recent day missing from it is late.
                     let mark = if *day >= recent_from {
-                        Mark::Pending
+                        Mark::Pending(self.bulk_retry())
                     } else {
                         Mark::NoData
                     };
@@ -304,7 +319,7 @@ impl GooglePlaySource {
                 tracing::info!(package, object = %kind.object_name(package, &reports::yyyymm(month)), "bulk report not found");
                 for day in &month_days {
                     if *day >= recent_from {
-                        marks.set(*day, Mark::Pending);
+                        marks.set(*day, Mark::Pending(self.bulk_retry()));
                     } else {
                         marks.fail([*day], &e);
                     }
@@ -321,7 +336,7 @@ impl GooglePlaySource {
 enum Mark {
     NoData,
     Collected,
-    Pending,
+    Pending(Option<DateTime<Utc>>),
     Failed(Error),
 }
 
@@ -330,7 +345,7 @@ impl Mark {
         match self {
             Mark::NoData => 0,
             Mark::Collected => 1,
-            Mark::Pending => 2,
+            Mark::Pending(_) => 2,
             Mark::Failed(_) => 3,
         }
     }
@@ -389,7 +404,7 @@ impl MetricSource for GooglePlaySource {
             return Ok(batch);
         }
         // Refused credentials fail the whole batch: nothing could be asked for any app.
-        self.client.token().await?;
+        self.client.ensure_token().await?;
         let limit = tokio::sync::Semaphore::new(self.client.options().concurrency);
         let results = futures::future::join_all(
             req.apps
@@ -402,7 +417,7 @@ impl MetricSource for GooglePlaySource {
             for day in req.days() {
                 let outcome = match marks.0.remove(&day) {
                     Some(Mark::Collected) => DayOutcome::Collected,
-                    Some(Mark::Pending) => DayOutcome::NotYetAvailable { retry_after: None },
+                    Some(Mark::Pending(retry_after)) => DayOutcome::NotYetAvailable { retry_after },
                     Some(Mark::Failed(e)) => {
                         DayOutcome::Failed(e.context(format!("app {}", app.bundle_id.as_str())))
                     }
@@ -419,7 +434,7 @@ impl MetricSource for GooglePlaySource {
     }
 
     async fn healthcheck(&self) -> Result<()> {
-        self.client.token().await?;
+        self.client.ensure_token().await?;
         let mut url = self.config.reporting_base_url.clone();
         url.path_segments_mut()
             .map_err(|()| Error::internal("reporting URL lost its path"))?

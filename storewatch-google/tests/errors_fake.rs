@@ -308,3 +308,17 @@ async fn the_limiter_holds_reporting_to_its_rate() {
             .all(|p| p.app_id == AppId(1) || p.app_id == AppId(2))
     );
 }
+
+#[tokio::test]
+async fn a_busy_token_endpoint_is_retried() {
+    let fake = fake_with(&["com.example.app"], today()).await;
+    fake.fail_next(
+        Endpoint::Token,
+        Fault::TooManyRequests { retry_after: None },
+        1,
+    );
+    fake.fail_next(Endpoint::Token, Fault::UnavailableHtml, 1);
+    let source = source_for(&fake, fast_http());
+    assert!(all_collected(&source.collect(&crash_req()).await.unwrap()));
+    assert_eq!(fake.requests(Endpoint::Token), 3);
+}

@@ -531,3 +531,58 @@ async fn empty_and_reversed_requests() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.to_string().contains("from"), "{err}");
 }
+
+#[tokio::test]
+async fn pending_days_say_when_to_ask_again() {
+    let fake = fake_with(&["com.example.app"], today()).await;
+    fake.set_freshness("crashRateMetricSet", day(2026, 9, 21));
+    let source = source_for(&fake, fast_http());
+    let req = CollectRequest::new(
+        vec![target(1, "com.example.app")],
+        day(2026, 9, 21),
+        day(2026, 9, 21),
+    )
+    .with_metrics(vec![Metric::CRASH_RATE]);
+    let batch = source.collect(&req).await.unwrap();
+    let DayOutcome::NotYetAvailable {
+        retry_after: Some(at),
+    } = outcome_of(&batch, AppId(1), day(2026, 9, 21))
+    else {
+        panic!("{:?}", batch.outcomes)
+    };
+    // The source's clock reads noon in Los Angeles (19:00 UTC); freshness moves hourly.
+    assert_eq!(at.to_rfc3339(), "2026-09-22T20:00:00+00:00");
+}
+
+#[tokio::test]
+async fn an_oversized_report_is_read_and_filtered_to_the_month() {
+    let fake = fake_with(&["com.example.app"], today()).await;
+    let object = "stats/installs/installs_com.example.app_202609_overview.csv";
+    let mut text = String::from(data::INSTALLS_HEADER);
+    text.push('\n');
+    // ~20 MB once in UTF-16: rows of other days and a repeated day (the last row wins).
+    for n in 0..200_000u32 {
+        text.push_str(&format!(
+            "2016-01-01,com.example.app,{n},1,1,0,{n},1,1,1,1,1\n"
+        ));
+    }
+    text.push_str("2026-09-10,com.example.app,5,1,1,0,5,1,100,1,7,1\n");
+    text.push_str("2026-09-10,com.example.app,6,1,1,0,6,1,100,1,7,1\n");
+    let bytes = data::utf16le_with_bom(&text);
+    assert!(bytes.len() > 19_000_000, "{}", bytes.len());
+    fake.put_object(object, bytes);
+    let source = source_for(&fake, fast_http());
+    let req = CollectRequest::new(
+        vec![target(1, "com.example.app")],
+        day(2026, 9, 10),
+        day(2026, 9, 10),
+    )
+    .with_metrics(vec![Metric::DOWNLOADS]);
+    let batch = source.collect(&req).await.unwrap();
+    let got = points_by_key(&batch);
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got.get(&(AppId(1), Metric::DOWNLOADS, day(2026, 9, 10))),
+        Some(&6.0)
+    );
+}
