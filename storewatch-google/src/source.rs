@@ -4,6 +4,7 @@
 //! API (one freshness call and one query each, for the whole range) and the installs and
 //! ratings overview files (one object per month). Each part marks the days it covered;
 //! a day's outcome is the worst mark: failed, then not yet available, then collected.
+//! Only collected days keep their points, so a day is never half stored.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -413,7 +414,20 @@ impl MetricSource for GooglePlaySource {
         )
         .await;
         for (app, (points, mut marks)) in req.apps.iter().zip(results) {
-            batch.points.extend(points);
+            // A day is stored whole or not at all: a day still pending or failed in one part
+            // keeps none of the others' points, so its retry redoes the whole day and no
+            // half-collected day looks complete.
+            let complete: Vec<NaiveDate> = marks
+                .0
+                .iter()
+                .filter(|(_, m)| matches!(m, Mark::Collected))
+                .map(|(d, _)| *d)
+                .collect();
+            batch.points.extend(
+                points
+                    .into_iter()
+                    .filter(|p| complete.binary_search(&p.date).is_ok()),
+            );
             for day in req.days() {
                 let outcome = match marks.0.remove(&day) {
                     Some(Mark::Collected) => DayOutcome::Collected,

@@ -184,10 +184,18 @@ async fn range_is_clamped_to_each_sets_freshness() {
     let batch = source.collect(&req).await.unwrap();
     let got = points_by_key(&batch);
     for d in req.days() {
-        let crash = got.contains_key(&(AppId(1), Metric::CRASH_RATE, d));
-        let anr = got.contains_key(&(AppId(1), Metric::ANR_RATE, d));
-        assert_eq!(crash, d < day(2026, 9, 15), "crash {d}");
-        assert_eq!(anr, d < day(2026, 9, 18), "anr {d}");
+        // The ANR set has 09-15..09-17, but a day pending in one set is stored whole later.
+        let stored = d < day(2026, 9, 15);
+        assert_eq!(
+            got.contains_key(&(AppId(1), Metric::CRASH_RATE, d)),
+            stored,
+            "crash {d}"
+        );
+        assert_eq!(
+            got.contains_key(&(AppId(1), Metric::ANR_RATE, d)),
+            stored,
+            "anr {d}"
+        );
         let outcome = outcome_of(&batch, AppId(1), d);
         if d < day(2026, 9, 15) {
             assert!(matches!(outcome, DayOutcome::Collected), "{d}: {outcome:?}");
@@ -438,8 +446,8 @@ async fn a_file_without_a_needed_column_stores_nothing_of_it() {
             "{m} stored from a rejected file"
         );
     }
-    // The other parts still delivered.
-    assert!(batch.points.iter().any(|p| p.metric == Metric::CRASH_RATE));
+    // The failed days keep nothing, not even the other parts' points.
+    assert!(batch.points.is_empty());
     for o in &batch.outcomes {
         let DayOutcome::Failed(e) = &o.outcome else {
             panic!("{o:?}")
@@ -450,6 +458,12 @@ async fn a_file_without_a_needed_column_stores_nothing_of_it() {
             "{e}"
         );
     }
+    // The other parts are still collected when asked alone.
+    let crash = source
+        .collect(&req.clone().with_metrics(vec![Metric::CRASH_RATE]))
+        .await
+        .unwrap();
+    assert_eq!(crash.points.len(), 2);
 }
 
 #[tokio::test]
@@ -585,4 +599,37 @@ async fn an_oversized_report_is_read_and_filtered_to_the_month() {
         got.get(&(AppId(1), Metric::DOWNLOADS, day(2026, 9, 10))),
         Some(&6.0)
     );
+}
+
+#[tokio::test]
+async fn only_complete_days_keep_points() {
+    // Defaults: vitals through 09-21, bulk files final through 09-20 (09-21 shows 0 installs
+    // and no ratings row yet): 09-21 is pending and must carry no point of any part.
+    let fake = fake_with(&["com.example.app"], today()).await;
+    let source = source_for(&fake, fast_http());
+    let req = CollectRequest::new(
+        vec![target(1, "com.example.app")],
+        day(2026, 9, 18),
+        day(2026, 9, 21),
+    );
+    let batch = source.collect(&req).await.unwrap();
+    for o in &batch.outcomes {
+        let has = batch
+            .points
+            .iter()
+            .any(|p| p.app_id == o.app_id && p.date == o.day);
+        match &o.outcome {
+            DayOutcome::Collected => assert!(has, "{} collected without points", o.day),
+            DayOutcome::NoData => {}
+            other => assert!(!has, "{} is {other:?} but has points", o.day),
+        }
+    }
+    assert!(matches!(
+        outcome_of(&batch, AppId(1), day(2026, 9, 21)),
+        DayOutcome::NotYetAvailable { .. }
+    ));
+    assert!(matches!(
+        outcome_of(&batch, AppId(1), day(2026, 9, 20)),
+        DayOutcome::Collected
+    ));
 }
