@@ -322,3 +322,67 @@ async fn a_busy_token_endpoint_is_retried() {
     assert!(all_collected(&source.collect(&crash_req()).await.unwrap()));
     assert_eq!(fake.requests(Endpoint::Token), 3);
 }
+
+/// Collects the log lines written while it is set.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn secrets_stay_out_of_errors_debug_and_logs() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let fake = fake_with(&["com.example.app"], today()).await;
+    let source = source_for(&fake, fast_http());
+    let mut seen = Vec::new();
+    fake.fail_next(Endpoint::Query, Fault::UnavailableHtml, 1);
+    fake.fail_next(Endpoint::Download, Fault::Internal, 1);
+    let req = CollectRequest::new(
+        vec![target(1, "com.example.app")],
+        day(2026, 9, 10),
+        day(2026, 9, 11),
+    );
+    let batch = source.collect(&req).await.unwrap();
+    seen.push(format!("{batch:?}"));
+    fake.set_bucket_forbidden(true);
+    fake.revoke_tokens();
+    let batch = source.collect(&req).await.unwrap();
+    seen.push(format!("{batch:?}"));
+    fake.set_token_fault(Some(TokenFault::InvalidGrant));
+    let fresh = source_for(&fake, fast_http());
+    seen.push(format!("{:?}", fresh.collect(&req).await.unwrap_err()));
+    seen.push(fresh.collect(&req).await.unwrap_err().to_string());
+    seen.push(format!("{source:?} {:?}", source.config()));
+    let log_text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log_text.contains("retrying Google request"),
+        "logs were not captured: {log_text}"
+    );
+    seen.push(log_text);
+
+    let key_body: String = PRIVATE_KEY.lines().nth(1).unwrap().to_owned();
+    for text in &seen {
+        assert!(!text.contains(&key_body), "private key material in: {text}");
+        assert!(!text.contains("PRIVATE KEY"), "private key in: {text}");
+        assert!(!text.contains("ya29."), "access token in: {text}");
+    }
+    assert!(
+        seen.iter().any(|t| t.contains("PermissionDenied")),
+        "the test must have produced errors"
+    );
+}
