@@ -41,6 +41,15 @@ impl PostgresStore {
     /// is a `Config` error.
     pub fn connect(url: &str, config: &PgConfig) -> Result<Self> {
         config.validate()?;
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "invalid PostgreSQL URL scheme in {:?}: expected postgres://user@host:port/database",
+                    url.split("://").next().unwrap_or_default()
+                ),
+            ));
+        }
         let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(|e| {
             Error::new(
                 ErrorKind::Config,
