@@ -12,12 +12,21 @@ use storewatch_core::store::{DaySelection, HistoryQuery, MetricStore};
 use storewatch_core::{Error, Result};
 
 use crate::PostgresStore;
-use crate::error::map_sqlx_error;
+use crate::error::{map_sqlx_error, unique_violation};
 
 /// Points per `INSERT … SELECT FROM UNNEST`: large enough that per-statement costs
 /// vanish, small enough that one statement's arrays stay a few MB.
 pub(crate) const CHUNK: usize = 50_000;
 
+/// Memory for the history query's grouping, for its transaction only.
+const HISTORY_WORK_MEM: &str = "SET LOCAL work_mem = '64MB'";
+
+/// The fast path for points not stored yet (the daily case): a plain insert, which
+/// costs about what a `COPY` does.
+const INSERT: &str = "INSERT INTO metric_points (app_id, metric, segment, day, value)
+    SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::date[], $5::float8[])";
+
+/// The general path, when some points of a chunk are stored already.
 const UPSERT: &str = "INSERT INTO metric_points (app_id, metric, segment, day, value)
     SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::date[], $5::float8[])
     ON CONFLICT (app_id, metric, segment, day) DO UPDATE SET value = EXCLUDED.value
@@ -98,32 +107,64 @@ impl MetricStore for PostgresStore {
                 days.push(p.date);
                 values.push(p.value);
             }
-            sqlx::query(UPSERT)
+            // Try the plain insert under a savepoint; the first stored key aborts it
+            // (sorted input puts a restated series' keys together, so it fails
+            // early) and the chunk goes again as an upsert.
+            sqlx::query("SAVEPOINT chunk")
+                .execute(&mut *tx)
+                .await
+                .map_err(map_sqlx_error)?;
+            let plain = sqlx::query(INSERT)
                 .bind(&apps)
                 .bind(&metrics)
                 .bind(&segments)
                 .bind(&days)
                 .bind(&values)
                 .execute(&mut *tx)
-                .await
-                .map_err(map_sqlx_error)?;
+                .await;
+            match plain {
+                Ok(_) => {
+                    sqlx::query("RELEASE SAVEPOINT chunk")
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_sqlx_error)?;
+                }
+                Err(e) if unique_violation(&e).is_some() => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT chunk")
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_sqlx_error)?;
+                    sqlx::query(UPSERT)
+                        .bind(&apps)
+                        .bind(&metrics)
+                        .bind(&segments)
+                        .bind(&days)
+                        .bind(&values)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_sqlx_error)?;
+                }
+                Err(e) => return Err(map_sqlx_error(e)),
+            }
         }
         tx.commit().await.map_err(map_sqlx_error)?;
         Ok(points.len() as u64)
     }
 
     async fn history(&self, query: &HistoryQuery) -> Result<MetricHistory> {
+        // Group in the database (one row per series with its days and values as
+        // arrays), then add the apps' identity to the few grouped rows.
         let mut sql = String::from(
-            "SELECT p.app_id, a.platform, a.bundle_id, p.metric, p.segment,
-                    array_agg(p.day ORDER BY p.day) AS days,
-                    array_agg(p.value ORDER BY p.day) AS vals
-             FROM metric_points p JOIN apps a ON a.id = p.app_id WHERE ",
+            "SELECT g.app_id, a.platform, a.bundle_id, g.metric, g.segment, g.days, g.vals
+             FROM (SELECT app_id, metric, segment,
+                          array_agg(day) AS days, array_agg(value) AS vals
+                   FROM metric_points WHERE ",
         );
         sql.push_str(match query.days {
-            DaySelection::Range { .. } => "p.day BETWEEN $1 AND $2",
-            DaySelection::Days(_) => "p.day = ANY($1)",
+            DaySelection::Range { .. } => "day BETWEEN $1 AND $2",
+            DaySelection::Days(_) => "day = ANY($1)",
         });
-        let next = match query.days {
+        let mut param = match query.days {
             DaySelection::Range { .. } => 3,
             DaySelection::Days(_) => 2,
         };
@@ -135,15 +176,14 @@ impl MetricStore for PostgresStore {
             .metrics
             .as_ref()
             .map(|m| m.iter().map(Metric::as_str).collect());
-        let mut param = next;
         if app_ids.is_some() {
-            sql.push_str(&format!(" AND p.app_id = ANY(${param})"));
+            sql.push_str(&format!(" AND app_id = ANY(${param})"));
             param += 1;
         }
         if metric_names.is_some() {
-            sql.push_str(&format!(" AND p.metric = ANY(${param})"));
+            sql.push_str(&format!(" AND metric = ANY(${param})"));
         }
-        sql.push_str(" GROUP BY p.app_id, a.platform, a.bundle_id, p.metric, p.segment");
+        sql.push_str(" GROUP BY app_id, metric, segment) g JOIN apps a ON a.id = g.app_id");
 
         let mut q = sqlx::query(&sql);
         q = match &query.days {
@@ -156,7 +196,15 @@ impl MetricStore for PostgresStore {
         if let Some(names) = &metric_names {
             q = q.bind(names);
         }
-        let rows = q.fetch_all(&self.pool).await.map_err(map_sqlx_error)?;
+        let mut tx = self.pool.begin().await.map_err(map_sqlx_error)?;
+        // Grouping a whole portfolio's history needs more than the default 4 MB to
+        // stay in memory; SET LOCAL ends with the transaction.
+        sqlx::query(HISTORY_WORK_MEM)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        let rows = q.fetch_all(&mut *tx).await.map_err(map_sqlx_error)?;
+        tx.commit().await.map_err(map_sqlx_error)?;
 
         let mut series = Vec::with_capacity(rows.len());
         for row in rows {

@@ -288,7 +288,10 @@ async fn restart_during_upserts_loses_and_doubles_nothing() {
     eprintln!(
         "writer retried {} times: {:?}",
         errors.len(),
-        errors.iter().map(ToString::to_string).collect::<std::collections::BTreeSet<_>>()
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<std::collections::BTreeSet<_>>()
     );
     for e in &errors {
         assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
