@@ -117,8 +117,10 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(err.message().contains("acquire_timeout"), "{err}");
-        let mut c = PgConfig::default();
-        c.min_connections = 11;
+        let c = PgConfig {
+            min_connections: 11,
+            ..PgConfig::default()
+        };
         assert!(
             c.validate()
                 .unwrap_err()

@@ -263,14 +263,14 @@ impl PostgresStore {
         outcome: ExecutionOutcome,
     ) -> Result<Execution> {
         let status = outcome.status;
-        if let Some(s) = status {
-            if !s.is_final() || s == ExecutionStatus::Skipped {
-                return Err(Error::invalid_field(
-                    "status",
-                    s.as_str(),
-                    "success, failed, timeout or cancelled",
-                ));
-            }
+        if let Some(s) = status
+            && (!s.is_final() || s == ExecutionStatus::Skipped)
+        {
+            return Err(Error::invalid_field(
+                "status",
+                s.as_str(),
+                "success, failed, timeout or cancelled",
+            ));
         }
         // Without a status, the counts and a pending cancel decide it.
         let row = sqlx::query(

@@ -1,6 +1,9 @@
 //! ConfigStore on PostgreSQL: CRUD, unique indexes, optimistic concurrency, reserved
 //! ids, cascades, and sealed values that do not open.
 
+// Test helpers outside #[test] functions unwrap too.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{TestDb, apps, day};

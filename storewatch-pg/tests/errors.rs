@@ -1,5 +1,8 @@
 //! sqlx errors from a real server map to the storewatch kinds a caller acts on.
 
+// Test helpers outside #[test] functions unwrap too.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;

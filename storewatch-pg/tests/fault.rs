@@ -3,6 +3,9 @@
 //! being upserted. The failed calls error cleanly as `Unavailable`, retries complete,
 //! and no point is lost or doubled.
 
+// Test helpers outside #[test] functions unwrap too.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -1,6 +1,9 @@
 //! MetricStore on PostgreSQL: validation (all or nothing), idempotent bulk upserts,
 //! chunked large batches, history selections and latest days.
 
+// Test helpers outside #[test] functions unwrap too.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use chrono::Days;

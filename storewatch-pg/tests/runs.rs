@@ -2,6 +2,9 @@
 //! per slot, no double claim, leases in database time, reaping, cancel, deliveries,
 //! alert states and instances.
 
+// Test helpers outside #[test] functions unwrap too.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::HashSet;
