@@ -231,3 +231,56 @@ async fn latest_dates_per_app() {
     assert_eq!(latest[&apps[0].id], day(2026, 3, 1));
     assert_eq!(latest[&apps[1].id], day(2025, 12, 31));
 }
+
+#[tokio::test]
+async fn a_batch_mixing_new_and_stored_points_writes_all_once() {
+    let db = TestDb::new().await;
+    let store = db.store_with(6).await;
+    let apps = apps(&store, 2).await;
+    let start = day(2026, 2, 1);
+    let old: Vec<MetricPoint> = (0..10u64)
+        .map(|i| MetricPoint::total(apps[0].id, Metric::DOWNLOADS, start + Days::new(i), 1.0))
+        .collect();
+    store.upsert_points(&old).await.unwrap();
+    // Restated days 5..10 plus new days 10..20, and a new app, in one batch.
+    let mut batch: Vec<MetricPoint> = (5..20u64)
+        .map(|i| MetricPoint::total(apps[0].id, Metric::DOWNLOADS, start + Days::new(i), 2.0))
+        .collect();
+    batch.push(MetricPoint::total(
+        apps[1].id,
+        Metric::DOWNLOADS,
+        start,
+        3.0,
+    ));
+    store.upsert_points(&batch).await.unwrap();
+    assert_eq!(count(&store).await, 21);
+    let sum: f64 = sqlx::query_scalar("SELECT sum(value) FROM metric_points")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(sum, 5.0 * 1.0 + 15.0 * 2.0 + 3.0);
+
+    // Several writers upserting overlapping batches at once: all succeed, once each.
+    let mut tasks = Vec::new();
+    for w in 0..6u64 {
+        let store = store.clone();
+        let app = apps[1].id;
+        tasks.push(tokio::spawn(async move {
+            let points: Vec<MetricPoint> = (0..200u64)
+                .map(|i| {
+                    MetricPoint::total(app, Metric::SESSIONS, start + Days::new(i + w * 50), 7.0)
+                })
+                .collect();
+            store.upsert_points(&points).await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let sessions: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM metric_points WHERE metric = 'sessions'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(sessions, 200 + 5 * 50);
+}
