@@ -14,6 +14,10 @@ mod text;
 pub use config::PgConfig;
 pub use error::map_sqlx_error;
 
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;
@@ -28,9 +32,18 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// leases in database time).
 ///
 /// Cloning is cheap and shares the pool.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    guard: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PostgresStore {
@@ -62,12 +75,21 @@ impl PostgresStore {
             .acquire_timeout(config.acquire_timeout)
             .idle_timeout(config.idle_timeout)
             .connect_lazy_with(options);
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore::from_pool(pool))
     }
 
     /// A store on an existing pool (its settings are the caller's).
     pub fn from_pool(pool: PgPool) -> Self {
-        PostgresStore { pool }
+        PostgresStore { pool, guard: None }
+    }
+
+    /// Keeps `guard` alive as long as this store or any clone of it, and drops it with
+    /// the last one: a scratch database that must outlive the store, an embedded
+    /// server, a lock file.
+    #[must_use]
+    pub fn with_guard(mut self, guard: impl Any + Send + Sync) -> Self {
+        self.guard = Some(Arc::new(guard));
+        self
     }
 
     /// The pool, for callers that share it or close it.

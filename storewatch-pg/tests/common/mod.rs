@@ -96,6 +96,12 @@ impl TestDb {
         store
     }
 
+    /// A migrated store that owns the database: it is dropped with the last clone.
+    pub async fn into_store(self) -> PostgresStore {
+        let store = self.store_with(5).await;
+        store.with_guard(self)
+    }
+
     /// A migrated store with a pool of 5.
     pub async fn store(&self) -> PostgresStore {
         self.store_with(5).await
