@@ -27,6 +27,12 @@ pub struct PgConfig {
     /// Idle connections are closed after this long (whole seconds in config).
     #[serde(with = "optional_secs")]
     pub idle_timeout: Option<Duration>,
+    /// A statement running longer is cancelled by the server and fails with `Timeout`
+    /// (whole seconds in config; none by default).
+    #[serde(with = "optional_secs")]
+    pub statement_timeout: Option<Duration>,
+    /// Shown in `pg_stat_activity`, so operators see which sessions are storewatch's.
+    pub application_name: String,
 }
 
 impl Default for PgConfig {
@@ -36,6 +42,8 @@ impl Default for PgConfig {
             min_connections: 0,
             acquire_timeout: Duration::from_secs(10),
             idle_timeout: Some(Duration::from_secs(600)),
+            statement_timeout: None,
+            application_name: "storewatch".to_owned(),
         }
     }
 }
@@ -69,6 +77,13 @@ impl PgConfig {
                 "min_connections",
                 self.min_connections,
                 format_args!("at most max_connections ({})", self.max_connections),
+            ));
+        }
+        if self.statement_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::invalid_field(
+                "statement_timeout",
+                0,
+                "at least 1 second, or none",
             ));
         }
         if self.acquire_timeout.is_zero() {

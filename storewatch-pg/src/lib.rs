@@ -63,12 +63,17 @@ impl PostgresStore {
                 ),
             ));
         }
-        let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(|e| {
+        let mut options: sqlx::postgres::PgConnectOptions = url.parse().map_err(|e| {
             Error::new(
                 ErrorKind::Config,
                 format!("invalid PostgreSQL URL: {e}: expected postgres://user@host:port/database"),
             )
         })?;
+        options = options.application_name(&config.application_name);
+        if let Some(timeout) = config.statement_timeout {
+            options =
+                options.options([("statement_timeout", format!("{}ms", timeout.as_millis()))]);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .min_connections(config.min_connections)

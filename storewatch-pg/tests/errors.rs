@@ -89,3 +89,28 @@ async fn migrate_is_idempotent_and_closed_pool_is_unavailable() {
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     store.list_apps().await.unwrap();
 }
+
+#[tokio::test]
+async fn pool_settings_reach_the_server() {
+    let db = TestDb::new().await;
+    let mut config = PgConfig::default().with_max_connections(2);
+    config.statement_timeout = Some(Duration::from_secs(1));
+    config.application_name = "storewatch-test".into();
+    let store = PostgresStore::connect(&db.url, &config).unwrap();
+    store.migrate().await.unwrap();
+    let (name, timeout): (String, String) = sqlx::query_as(
+        "SELECT current_setting('application_name'), current_setting('statement_timeout')",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(name, "storewatch-test");
+    assert_eq!(timeout, "1s");
+    let err = storewatch_pg::map_sqlx_error(
+        sqlx::query("SELECT pg_sleep(3)")
+            .execute(store.pool())
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+}
