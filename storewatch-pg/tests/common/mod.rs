@@ -1,7 +1,7 @@
 //! Test support: a fresh PostgreSQL database per test on the server named by
 //! `DATABASE_URL`, dropped (best-effort) when the test ends.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
