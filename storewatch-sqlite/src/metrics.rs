@@ -147,10 +147,17 @@ impl MetricStore for SqliteStore {
                 binds.push(Bind::Text(json_list(&days)?));
             }
         }
-        let mut sql = String::from("SELECT app_id, metric, segment, day, value FROM metric_points");
+        // One row per series: rows are what sqlx moves slowly (about 2 µs each), while
+        // SQLite filters and groups 272,000 points in milliseconds. `%!.17g` renders
+        // every finite double so that it parses back to the same bits.
+        let mut sql = String::from(
+            "SELECT app_id, metric, segment, \
+             group_concat(day || ' ' || printf('%!.17g', value), ',') FROM metric_points",
+        );
         for (i, filter) in filters.iter().enumerate() {
             let _ = write!(sql, "{} {filter}", if i == 0 { " WHERE" } else { " AND" });
         }
+        sql.push_str(" GROUP BY app_id, metric, segment");
 
         // One read transaction, so apps and points are one snapshot.
         let mut tx = self.read_tx(what).await?;
@@ -174,7 +181,6 @@ impl MetricStore for SqliteStore {
             apps
         };
 
-        let mut grouped = SeriesIndex::default();
         let mut q = sqlx::query(&sql);
         for bind in &binds {
             q = match bind {
@@ -182,20 +188,33 @@ impl MetricStore for SqliteStore {
                 Bind::Text(v) => q.bind(v.as_str()),
             };
         }
+        let mut series = Vec::new();
         {
             let mut rows = q.fetch(&mut *tx);
             while let Some(row) = rows.try_next().await.map_err(|e| map_sqlx(e, what))? {
                 let app: i64 = row.try_get(0).map_err(|e| map_sqlx(e, what))?;
                 let metric: &str = row.try_get(1).map_err(|e| map_sqlx(e, what))?;
                 let segment: &str = row.try_get(2).map_err(|e| map_sqlx(e, what))?;
-                let day: i64 = row.try_get(3).map_err(|e| map_sqlx(e, what))?;
-                let value: f64 = row.try_get(4).map_err(|e| map_sqlx(e, what))?;
-                let day = codec::parse_day(day, "metric_points.day")?;
-                grouped.push(app, metric, segment, day, value);
+                let packed: &str = row.try_get(3).map_err(|e| map_sqlx(e, what))?;
+                let context = || format!("stored points of app {app} metric {metric}");
+                // Points go with their app, and both reads are one snapshot.
+                let (platform, bundle_id) = apps.get(&app).ok_or_else(|| {
+                    Error::internal(format!("points of app {app}, which is not stored"))
+                })?;
+                series.push(Series {
+                    key: SeriesKey {
+                        platform: *platform,
+                        bundle_id: bundle_id.clone(),
+                        metric: Metric::new(metric).map_err(|e| e.context(context()))?,
+                        segment: segment.to_owned(),
+                        app_id: AppId(app),
+                    },
+                    points: unpack(packed).map_err(|e| e.context(context()))?,
+                });
             }
         }
         tx.rollback().await.map_err(|e| map_sqlx(e, what))?;
-        grouped.into_history(&apps)
+        Ok(MetricHistory { series })
     }
 
     async fn latest_dates(&self, apps: &[AppId]) -> Result<BTreeMap<AppId, NaiveDate>> {
@@ -228,56 +247,36 @@ enum Bind {
     Text(String),
 }
 
-/// Rows grouped into series as they stream in, allocating only for a new series.
-#[derive(Default)]
-struct SeriesIndex {
-    index: HashMap<(i64, String, String), usize>,
-    /// Reused lookup key, so a row of a known series allocates nothing.
-    key: (i64, String, String),
-    series: Vec<(i64, String, String, Vec<(NaiveDate, f64)>)>,
+/// A series' `day value,day value,…` back into points.
+fn unpack(packed: &str) -> Result<Vec<(NaiveDate, f64)>> {
+    packed
+        .split(',')
+        .map(|pair| {
+            let (day, value) = pair
+                .split_once(' ')
+                .ok_or_else(|| codec::corrupt("point", pair, "a day and a value"))?;
+            let day = day
+                .parse::<i64>()
+                .map_err(|_| codec::corrupt("metric_points.day", day, "a day number"))?;
+            let value = value
+                .parse::<f64>()
+                .map_err(|_| codec::corrupt("metric_points.value", value, "a number"))?;
+            Ok((codec::parse_day(day, "metric_points.day")?, value))
+        })
+        .collect()
 }
 
-impl SeriesIndex {
-    fn push(&mut self, app: i64, metric: &str, segment: &str, day: NaiveDate, value: f64) {
-        self.key.0 = app;
-        self.key.1.clear();
-        self.key.1.push_str(metric);
-        self.key.2.clear();
-        self.key.2.push_str(segment);
-        let index = match self.index.get(&self.key) {
-            Some(&i) => i,
-            None => {
-                let i = self.series.len();
-                self.index.insert(self.key.clone(), i);
-                self.series
-                    .push((app, metric.to_owned(), segment.to_owned(), Vec::new()));
-                i
-            }
-        };
-        self.series[index].3.push((day, value));
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    fn into_history(self, apps: &HashMap<i64, (Platform, BundleId)>) -> Result<MetricHistory> {
-        let mut series = Vec::with_capacity(self.series.len());
-        for (app, metric, segment, points) in self.series {
-            // A point whose app was deleted between the two reads cannot exist: both
-            // run in one snapshot and points go with their app.
-            let (platform, bundle_id) = apps.get(&app).ok_or_else(|| {
-                Error::internal(format!("points of app {app}, which is not stored"))
-            })?;
-            let metric = Metric::new(metric)
-                .map_err(|e| e.context(format!("stored points of app {app}")))?;
-            series.push(Series {
-                key: SeriesKey {
-                    platform: *platform,
-                    bundle_id: bundle_id.clone(),
-                    metric,
-                    segment,
-                    app_id: AppId(app),
-                },
-                points,
-            });
-        }
-        Ok(MetricHistory { series })
+    #[test]
+    fn packed_series_unpack_and_damage_is_named() {
+        let points = unpack("20513 1.5,20514 -2.0000000000000004e+300").unwrap();
+        assert_eq!(points[0].0, NaiveDate::from_ymd_opt(2026, 3, 1).unwrap());
+        assert_eq!(points[1].1, -2.0000000000000004e300);
+        let err = unpack("20513 x").unwrap_err();
+        assert!(err.message().contains("metric_points.value"), "{err}");
+        assert!(unpack("20513").is_err());
     }
 }

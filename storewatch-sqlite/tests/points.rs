@@ -228,3 +228,48 @@ async fn latest_dates_are_per_app() {
     );
     assert!(store.latest_dates(&[]).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn every_finite_value_comes_back_bit_for_bit() {
+    let db = TestDb::new();
+    let store = db.open().await;
+    let a = app(&store, "A", Platform::Ios, "com.example.a").await;
+    let start = day(2000, 1, 1);
+    // Random bit patterns cover every exponent; the fixed ones are the edge cases.
+    let mut state = 0x2545_F491_4F6C_DD1D_u64;
+    let mut values = vec![
+        0.1,
+        1.0 / 3.0,
+        5e-324,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        -123_456.789,
+        0.0,
+        1e21,
+    ];
+    while values.len() < 5000 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let v = f64::from_bits(state);
+        if v.is_finite() {
+            values.push(v);
+        }
+    }
+    let batch: Vec<MetricPoint> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| MetricPoint::total(a.id, Metric::PROCEEDS, start + Days::new(i as u64), *v))
+        .collect();
+    store.upsert_points(&batch).await.unwrap();
+    let history = store
+        .history(&HistoryQuery::range(start, start + Days::new(10_000)))
+        .await
+        .unwrap();
+    let got = keyed(&history.to_points());
+    let want = keyed(&batch);
+    assert_eq!(got.len(), want.len());
+    for (key, v) in &want {
+        assert_eq!(got[key].to_bits(), v.to_bits(), "{key:?}: {v:e}");
+    }
+}
