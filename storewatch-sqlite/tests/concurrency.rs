@@ -1,6 +1,8 @@
 //! Several pools and several processes on one file: slots inserted once, executions
 //! claimed once, leases, reaping and cancellation.
 
+#![allow(clippy::unwrap_used)] // test code: a failed step should panic
+
 mod common;
 
 use std::collections::BTreeSet;

@@ -1,6 +1,8 @@
 //! Metric points on a real file: idempotent bulk upserts, all-or-nothing validation,
 //! history selection and grouping.
 
+#![allow(clippy::unwrap_used)] // test code: a failed step should panic
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -50,7 +52,9 @@ async fn upserting_the_same_points_twice_stores_them_once_with_the_new_values() 
     let metrics = [Metric::DOWNLOADS, Metric::UPDATES, Metric::CRASH_RATE];
     let fresh = points(&[a.id, b.id], &metrics, &days, 1.0);
     // More than one statement's worth, and not a multiple of it.
-    assert!(fresh.len() > POINTS_PER_STATEMENT && fresh.len() % POINTS_PER_STATEMENT != 0);
+    assert!(
+        fresh.len() > POINTS_PER_STATEMENT && !fresh.len().is_multiple_of(POINTS_PER_STATEMENT)
+    );
     assert_eq!(
         store.upsert_points(&fresh).await.unwrap(),
         fresh.len() as u64
@@ -80,7 +84,10 @@ async fn one_bad_point_refuses_the_whole_batch() {
     let a = app(&store, "A", Platform::Ios, "com.example.a").await;
     let d = day(2026, 3, 1);
     let good = MetricPoint::total(a.id, Metric::DOWNLOADS, d, 5.0);
-    store.upsert_points(&[good.clone()]).await.unwrap();
+    store
+        .upsert_points(std::slice::from_ref(&good))
+        .await
+        .unwrap();
 
     let mut batch: Vec<MetricPoint> = (1..=3000)
         .map(|i| MetricPoint::total(a.id, Metric::DOWNLOADS, d - Days::new(i), i as f64))

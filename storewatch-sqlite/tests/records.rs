@@ -1,5 +1,7 @@
 //! Configuration records on a real file: versions, uniqueness, deletes, reopening.
 
+#![allow(clippy::unwrap_used)] // test code: a failed step should panic
+
 mod common;
 
 use std::time::Duration;

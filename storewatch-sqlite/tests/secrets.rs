@@ -1,6 +1,8 @@
 //! Sealed credentials and channels at rest: a value that does not open is a `Crypto`
 //! error naming the record, and nothing stored is overwritten.
 
+#![allow(clippy::unwrap_used)] // test code: a failed step should panic
+
 mod common;
 
 use common::TestDb;

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: stores on real files in temp dirs.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::sync::Arc;
 
