@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
@@ -98,16 +99,31 @@ impl SqliteStore {
         Ok(store)
     }
 
-    /// Applies the embedded migrations that the file does not have yet. Safe to call
-    /// from several processes at once: SQLite's write lock serializes them.
+    /// Applies the embedded migrations that the file does not have yet.
+    ///
+    /// Safe when several stores or processes open a new file at once: each migration
+    /// runs in its own transaction, and one that loses the race to another migrator
+    /// (its table already exists, its version is already recorded, the file is locked)
+    /// is retried after a short pause, by which time the winner has committed it.
     pub async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.pool).await.map_err(|e| {
-            Error::new(
-                ErrorKind::Storage,
-                format!("migrating {} failed: {e}", self.location),
-            )
-            .with_source(e)
-        })
+        const ATTEMPTS: u32 = 8;
+        let mut attempt = 1;
+        loop {
+            match MIGRATOR.run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < ATTEMPTS && lost_migration_race(&e) => {
+                    tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    return Err(Error::new(
+                        ErrorKind::Storage,
+                        format!("migrating {} failed: {e}", self.location),
+                    )
+                    .with_source(e));
+                }
+            }
+        }
     }
 
     /// The same store reading time from `clock` (tests drive time with a
@@ -149,6 +165,19 @@ impl SqliteStore {
     pub(crate) async fn read_tx(&self, what: &str) -> Result<Transaction<'static, Sqlite>> {
         self.pool.begin().await.map_err(|e| map_sqlx(e, what))
     }
+}
+
+/// Whether a migration failed because another migrator applied it concurrently.
+fn lost_migration_race(err: &sqlx::migrate::MigrateError) -> bool {
+    let text = err.to_string();
+    [
+        "already exists",
+        "UNIQUE constraint failed",
+        "database is locked",
+        "busy",
+    ]
+    .iter()
+    .any(|s| text.contains(s))
 }
 
 /// Commits `tx`, naming the operation on failure.

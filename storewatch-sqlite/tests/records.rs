@@ -221,3 +221,30 @@ async fn a_closed_store_is_unavailable() {
     assert!(err.is_retryable());
     assert!(store.now().await.is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn several_stores_opening_a_new_file_at_once_all_migrate_it() {
+    for _ in 0..5 {
+        let db = TestDb::new();
+        let opens: Vec<_> = (0..4)
+            .map(|_| {
+                let path = db.path.clone();
+                tokio::spawn(async move { SqliteStore::open(&path, SqliteConfig::default()).await })
+            })
+            .collect();
+        let mut stores = Vec::new();
+        for open in opens {
+            stores.push(open.await.unwrap().unwrap());
+        }
+        for (i, store) in stores.iter().enumerate() {
+            app(
+                store,
+                &format!("App {i}"),
+                Platform::Ios,
+                &format!("com.example.a{i}"),
+            )
+            .await;
+        }
+        assert_eq!(stores[0].list_apps().await.unwrap().len(), 4);
+    }
+}
