@@ -1,6 +1,3 @@
-// Not compiled yet: move this file to storewatch-sqlite/tests/ once main has
-// storewatch_core::testkit::{store, scheduler} (branches memstore and scheduler);
-// it passes against both branches' tips merged into this one.
 //! The store conformance suite of `storewatch_core::testkit` against `SqliteStore`,
 //! each check on a fresh SQLite file.
 

@@ -1,6 +1,3 @@
-// Not compiled yet: move this file to storewatch-sqlite/tests/ once main has
-// storewatch_core::testkit::{store, scheduler} (branches memstore and scheduler);
-// it passes against both branches' tips merged into this one.
 //! Several `StoreScheduler`s, each with its own `SqliteStore` pool, on one file: every
 //! execution runs once, and one instance whose pool is closed abruptly mid-run is
 //! recovered by the others.
