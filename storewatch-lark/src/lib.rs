@@ -41,3 +41,8 @@ pub fn register(registry: &mut Registry) {
         Ok(Arc::new(RetryingNotifier::new(notifier)))
     });
 }
+
+/// The workspace README's example runs as a doctest here, where both crates it uses are.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct WorkspaceReadme;
