@@ -1,0 +1,575 @@
+//! The SALES/SUMMARY/DAILY report: gzip TSV parsed by column name into per-app totals.
+//!
+//! Columns are found by header name, never by position; unknown and duplicated columns
+//! are tolerated (the first of a duplicated name is read). Product types map to
+//! storewatch metrics as in DESIGN §2; refunds (negative `Units`) are summed as they come;
+//! in-app purchase and subscription rows are attributed to the parent app through
+//! `Parent Identifier` (the parent's SKU); proceeds are `Units × Developer Proceeds`, kept
+//! per `Currency of Proceeds` as exact decimals.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+
+use chrono::NaiveDate;
+use flate2::read::MultiGzDecoder;
+use rust_decimal::Decimal;
+use storewatch_core::model::{AppId, Metric, MetricPoint};
+use storewatch_core::{Error, ErrorKind, Result};
+
+/// Decompressed size past which a report is refused (a gzip bomb, not a sales report).
+pub const MAX_DECOMPRESSED_BYTES: u64 = 4 << 30;
+
+/// What a product type identifier counts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProductKind {
+    /// `1`, `1F`, `1T`: first-time download of a free or paid app.
+    Download,
+    /// `1E`, `1EP`, `1EU`: paid custom app.
+    CustomDownload,
+    /// `1-B`, `F1-B`: app bundle.
+    Bundle,
+    /// `3`, `3F`: re-download.
+    Redownload,
+    /// `7`, `7F`, `7T`: update.
+    Update,
+    /// `IA1`: in-app purchase.
+    InAppPurchase,
+    /// `IA3`: restored non-consumable.
+    Restore,
+    /// `IA9`: non-renewing subscription.
+    NonRenewingSubscription,
+    /// `IAY`: auto-renewable subscription.
+    AutoRenewableSubscription,
+    /// `F1`, `F7`, `FI1`, `IA1-M`, `IA9-M`, `IAY-M`: Mac products, kept apart.
+    Mac,
+    /// Anything else (e.g. the legacy `IAC`), kept apart and logged.
+    Other,
+}
+
+impl ProductKind {
+    /// The kind of a product type identifier.
+    pub fn of(id: &str) -> ProductKind {
+        match id {
+            "1" | "1F" | "1T" => ProductKind::Download,
+            "1E" | "1EP" | "1EU" => ProductKind::CustomDownload,
+            "1-B" | "F1-B" => ProductKind::Bundle,
+            "3" | "3F" => ProductKind::Redownload,
+            "7" | "7F" | "7T" => ProductKind::Update,
+            "IA1" => ProductKind::InAppPurchase,
+            "IA3" => ProductKind::Restore,
+            "IA9" => ProductKind::NonRenewingSubscription,
+            "IAY" => ProductKind::AutoRenewableSubscription,
+            "F1" | "F7" | "FI1" | "IA1-M" | "IA9-M" | "IAY-M" => ProductKind::Mac,
+            _ => ProductKind::Other,
+        }
+    }
+
+    /// Whether rows of this kind belong to the parent app named by `Parent Identifier`.
+    pub fn is_in_app(self) -> bool {
+        matches!(
+            self,
+            ProductKind::InAppPurchase
+                | ProductKind::Restore
+                | ProductKind::NonRenewingSubscription
+                | ProductKind::AutoRenewableSubscription
+        )
+    }
+}
+
+/// One app's totals for the day (all decimals are exact; units may be negative).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct AppSales {
+    /// First-time downloads (`1`, `1F`, `1T`).
+    pub downloads: Decimal,
+    /// Custom-app downloads (`1E`, `1EP`, `1EU`).
+    pub custom_downloads: Decimal,
+    /// App bundles (`1-B`, `F1-B`).
+    pub bundles: Decimal,
+    /// Re-downloads (`3`, `3F`).
+    pub redownloads: Decimal,
+    /// Updates (`7`, `7F`, `7T`).
+    pub updates: Decimal,
+    /// In-app purchase and subscription units (`IA1`, `IA9`, `IAY`).
+    pub iap_units: Decimal,
+    /// `IAY` units whose `Subscription` is `New`.
+    pub subscriptions_new: Decimal,
+    /// `IAY` units whose `Subscription` is `Renewal`.
+    pub subscription_renewals: Decimal,
+    /// Restored non-consumables (`IA3`).
+    pub restores: Decimal,
+    /// Mac product units.
+    pub mac_units: Decimal,
+    /// Units of unknown product types.
+    pub other_units: Decimal,
+    /// Refunded units (the absolute sum of negative `Units`), already included above.
+    pub refunded_units: Decimal,
+    /// Σ `Units × Developer Proceeds` per `Currency of Proceeds`.
+    pub proceeds: BTreeMap<String, Decimal>,
+}
+
+impl AppSales {
+    fn add(&mut self, kind: ProductKind, units: Decimal, subscription: &[u8]) {
+        let slot = match kind {
+            ProductKind::Download => &mut self.downloads,
+            ProductKind::CustomDownload => &mut self.custom_downloads,
+            ProductKind::Bundle => &mut self.bundles,
+            ProductKind::Redownload => &mut self.redownloads,
+            ProductKind::Update => &mut self.updates,
+            ProductKind::InAppPurchase | ProductKind::NonRenewingSubscription => {
+                &mut self.iap_units
+            }
+            ProductKind::AutoRenewableSubscription => {
+                match subscription {
+                    b"New" => self.subscriptions_new += units,
+                    b"Renewal" => self.subscription_renewals += units,
+                    _ => {}
+                }
+                &mut self.iap_units
+            }
+            ProductKind::Restore => &mut self.restores,
+            ProductKind::Mac => &mut self.mac_units,
+            ProductKind::Other => &mut self.other_units,
+        };
+        *slot += units;
+        if units.is_sign_negative() {
+            self.refunded_units -= units;
+        }
+    }
+
+    /// Adds another set of totals (an app's own rows and its in-app rows).
+    pub fn merge(&mut self, other: &AppSales) {
+        self.downloads += other.downloads;
+        self.custom_downloads += other.custom_downloads;
+        self.bundles += other.bundles;
+        self.redownloads += other.redownloads;
+        self.updates += other.updates;
+        self.iap_units += other.iap_units;
+        self.subscriptions_new += other.subscriptions_new;
+        self.subscription_renewals += other.subscription_renewals;
+        self.restores += other.restores;
+        self.mac_units += other.mac_units;
+        self.other_units += other.other_units;
+        self.refunded_units += other.refunded_units;
+        for (currency, amount) in &other.proceeds {
+            *self.proceeds.entry(currency.clone()).or_default() += *amount;
+        }
+    }
+
+    /// The storewatch points of these totals for `app` on `date`.
+    ///
+    /// `proceeds` gets one segment per currency; its total (segment `""`) is emitted only
+    /// when the day has at most one currency, because adding currencies needs FX rates
+    /// storewatch does not have.
+    pub fn points(&self, app: AppId, date: NaiveDate) -> Vec<MetricPoint> {
+        let f = |d: Decimal| f64::try_from(d).unwrap_or(0.0);
+        let mut points = vec![
+            MetricPoint::total(app, Metric::DOWNLOADS, date, f(self.downloads)),
+            MetricPoint::total(app, Metric::REDOWNLOADS, date, f(self.redownloads)),
+            MetricPoint::total(app, Metric::UPDATES, date, f(self.updates)),
+            MetricPoint::total(app, Metric::IAP_UNITS, date, f(self.iap_units)),
+        ];
+        let nonzero: Vec<(&String, &Decimal)> = self.proceeds.iter().collect();
+        if nonzero.len() <= 1 {
+            let total = nonzero.first().map(|(_, v)| **v).unwrap_or_default();
+            points.push(MetricPoint::total(app, Metric::PROCEEDS, date, f(total)));
+        }
+        for (currency, amount) in nonzero {
+            points.push(
+                MetricPoint::total(app, Metric::PROCEEDS, date, f(*amount))
+                    .with_segment(format!("currency:{currency}")),
+            );
+        }
+        points
+    }
+}
+
+/// A parsed daily sales report: totals by Apple id (app rows) and by parent SKU (in-app rows).
+#[derive(Debug, Clone, Default)]
+pub struct SalesSummary {
+    /// The report date.
+    pub date: NaiveDate,
+    /// Data rows read.
+    pub rows: u64,
+    by_apple_id: HashMap<Box<[u8]>, AppSales>,
+    by_parent_sku: HashMap<Box<[u8]>, AppSales>,
+    /// Rows of unknown product types, by identifier.
+    pub unknown_product_types: BTreeMap<String, u64>,
+}
+
+impl SalesSummary {
+    /// The totals of the app with Apple id `apple_id` and SKU `sku` (its own rows plus the
+    /// in-app rows whose parent is `sku`). An app absent from the report gets zeros.
+    pub fn for_app(&self, apple_id: &str, sku: Option<&str>) -> AppSales {
+        let mut sales = self
+            .by_apple_id
+            .get(apple_id.as_bytes())
+            .cloned()
+            .unwrap_or_default();
+        if let Some(in_app) = sku.and_then(|s| self.by_parent_sku.get(s.as_bytes())) {
+            sales.merge(in_app);
+        }
+        sales
+    }
+
+    /// The Apple ids that have app rows.
+    pub fn apple_ids(&self) -> impl Iterator<Item = String> + '_ {
+        self.by_apple_id
+            .keys()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+    }
+
+    /// The parent SKUs that have in-app rows.
+    pub fn parent_skus(&self) -> impl Iterator<Item = String> + '_ {
+        self.by_parent_sku
+            .keys()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+    }
+
+    /// The sum over every app of the report.
+    pub fn grand_total(&self) -> AppSales {
+        let mut total = AppSales::default();
+        for sales in self.by_apple_id.values().chain(self.by_parent_sku.values()) {
+            total.merge(sales);
+        }
+        total
+    }
+}
+
+const PRODUCT_TYPE: &str = "Product Type Identifier";
+const UNITS: &str = "Units";
+const PROCEEDS: &str = "Developer Proceeds";
+const PROCEEDS_CURRENCY: &str = "Currency of Proceeds";
+const APPLE_ID: &str = "Apple Identifier";
+const PARENT_ID: &str = "Parent Identifier";
+const SUBSCRIPTION: &str = "Subscription";
+
+struct Columns {
+    product_type: usize,
+    units: usize,
+    proceeds: usize,
+    currency: usize,
+    apple_id: usize,
+    parent_id: usize,
+    subscription: Option<usize>,
+}
+
+impl Columns {
+    fn find(header: &csv::ByteRecord, date: NaiveDate) -> Result<Columns> {
+        let names: Vec<String> = header
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let name = String::from_utf8_lossy(f);
+                let name = if i == 0 {
+                    name.trim_start_matches('\u{feff}').to_owned()
+                } else {
+                    name.into_owned()
+                };
+                name.trim().to_owned()
+            })
+            .collect();
+        // The first of a duplicated column wins: Apple's duplicates seen so far repeat
+        // a column we do not read, and the first is the documented position.
+        let position = |name: &str| names.iter().position(|n| n.eq_ignore_ascii_case(name));
+        let required = [
+            PRODUCT_TYPE,
+            UNITS,
+            PROCEEDS,
+            PROCEEDS_CURRENCY,
+            APPLE_ID,
+            PARENT_ID,
+        ];
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|n| position(n).is_none())
+            .collect();
+        if !missing.is_empty() {
+            return Err(report_error(
+                date,
+                format!(
+                    "line 1: the header lacks the column(s) {}; expected a SALES SUMMARY header (Provider, …, Product Type Identifier, Units, Developer Proceeds, …)",
+                    missing.join(", ")
+                ),
+            ));
+        }
+        let get = |n: &str| position(n).unwrap_or(0);
+        Ok(Columns {
+            product_type: get(PRODUCT_TYPE),
+            units: get(UNITS),
+            proceeds: get(PROCEEDS),
+            currency: get(PROCEEDS_CURRENCY),
+            apple_id: get(APPLE_ID),
+            parent_id: get(PARENT_ID),
+            subscription: position(SUBSCRIPTION),
+        })
+    }
+
+    fn min_len(&self) -> usize {
+        [
+            self.product_type,
+            self.units,
+            self.proceeds,
+            self.currency,
+            self.apple_id,
+            self.parent_id,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
+            + 1
+    }
+}
+
+fn report_error(date: NaiveDate, what: String) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!("sales report for {date}: {what}"),
+    )
+}
+
+fn column_error(date: NaiveDate, line: u64, column: &str, value: &[u8], expected: &str) -> Error {
+    report_error(
+        date,
+        format!(
+            "line {line}, column {column:?}: {:?} is not {expected}",
+            String::from_utf8_lossy(value)
+        ),
+    )
+}
+
+/// Trims the single spaces Apple writes for empty fields.
+fn trim(field: &[u8]) -> &[u8] {
+    field.trim_ascii()
+}
+
+/// Parses a plain decimal with an optional sign: `-12`, `0.70` and `.70` (no exponents, no
+/// thousands separators).
+pub fn parse_decimal(field: &[u8]) -> Option<Decimal> {
+    let (negative, digits) = match field.first()? {
+        b'-' => (true, &field[1..]),
+        b'+' => (false, &field[1..]),
+        _ => (false, field),
+    };
+    let mut mantissa: i128 = 0;
+    let mut scale: u32 = 0;
+    let mut seen_dot = false;
+    let mut seen_digit = false;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
+                seen_digit = true;
+                if seen_dot {
+                    scale += 1;
+                }
+            }
+            b'.' if !seen_dot => seen_dot = true,
+            _ => return None,
+        }
+    }
+    if !seen_digit || scale > 20 {
+        return None;
+    }
+    let value = Decimal::try_from_i128_with_scale(mantissa, scale).ok()?;
+    Some(if negative { -value } else { value })
+}
+
+/// A reader that counts bytes and refuses to go past a limit.
+struct Limited<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.limit {
+            return Err(std::io::Error::other("decompressed report exceeds the size limit"));
+        }
+        Ok(n)
+    }
+}
+
+/// Parses a gzip-compressed SALES SUMMARY report of `date`.
+///
+/// Errors name the report date, and for a bad row its line and column; a day whose report
+/// fails to parse yields nothing, so no partial day is ever stored.
+pub fn parse_sales_report(gz: &[u8], date: NaiveDate) -> Result<SalesSummary> {
+    if gz.len() < 2 || gz[..2] != [0x1f, 0x8b] {
+        return Err(report_error(
+            date,
+            format!(
+                "the body is not gzip (it starts with {:?}); expected an application/a-gzip report",
+                String::from_utf8_lossy(&gz[..gz.len().min(16)])
+            ),
+        ));
+    }
+    let reader = Limited {
+        inner: MultiGzDecoder::new(gz),
+        read: 0,
+        limit: MAX_DECOMPRESSED_BYTES,
+    };
+    parse_tsv(reader, date)
+}
+
+/// Parses an uncompressed SALES SUMMARY report (a TSV stream) of `date`.
+pub fn parse_tsv(reader: impl Read, date: NaiveDate) -> Result<SalesSummary> {
+    let mut csv = csv::ReaderBuilder::new()
+        .delimiter(b'\t')
+        .quoting(false)
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(256 * 1024)
+        .from_reader(reader);
+    let io_error = |line: u64, e: csv::Error| {
+        report_error(
+            date,
+            format!("the body is truncated or corrupt after line {line}: {e}"),
+        )
+    };
+    let mut record = csv::ByteRecord::new();
+    let has_header = csv.read_byte_record(&mut record).map_err(|e| io_error(0, e))?;
+    if !has_header {
+        return Err(report_error(
+            date,
+            "the report is empty (no header line)".to_owned(),
+        ));
+    }
+    let columns = Columns::find(&record, date)?;
+    let min_len = columns.min_len();
+    let mut summary = SalesSummary {
+        date,
+        ..SalesSummary::default()
+    };
+    let mut line: u64 = 1;
+    loop {
+        match csv.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(io_error(line, e)),
+        }
+        line += 1;
+        if record.len() == 1 && trim(&record[0]).is_empty() {
+            continue; // blank line
+        }
+        if record.len() < min_len {
+            return Err(report_error(
+                date,
+                format!(
+                    "line {line}: the row has {} fields, the header names at least {min_len}",
+                    record.len()
+                ),
+            ));
+        }
+        let product = trim(&record[columns.product_type]);
+        let kind = ProductKind::of(std::str::from_utf8(product).unwrap_or(""));
+        if kind == ProductKind::Other {
+            *summary
+                .unknown_product_types
+                .entry(String::from_utf8_lossy(product).into_owned())
+                .or_default() += 1;
+        }
+        let units_field = trim(&record[columns.units]);
+        let units = parse_decimal(units_field)
+            .ok_or_else(|| column_error(date, line, UNITS, units_field, "a decimal number"))?;
+        let proceeds_field = trim(&record[columns.proceeds]);
+        let per_unit = if proceeds_field.is_empty() {
+            Decimal::ZERO
+        } else {
+            parse_decimal(proceeds_field).ok_or_else(|| {
+                column_error(date, line, PROCEEDS, proceeds_field, "a decimal number")
+            })?
+        };
+        let subscription = columns
+            .subscription
+            .and_then(|i| record.get(i))
+            .map(trim)
+            .unwrap_or_default();
+        let key = if kind.is_in_app() {
+            trim(&record[columns.parent_id])
+        } else {
+            trim(&record[columns.apple_id])
+        };
+        let map = if kind.is_in_app() {
+            &mut summary.by_parent_sku
+        } else {
+            &mut summary.by_apple_id
+        };
+        let sales = match map.get_mut(key) {
+            Some(sales) => sales,
+            None => map.entry(key.into()).or_default(),
+        };
+        sales.add(kind, units, subscription);
+        let amount = units * per_unit;
+        if !amount.is_zero() {
+            let currency = trim(&record[columns.currency]);
+            if currency.is_empty() || !currency.iter().all(u8::is_ascii_alphabetic) {
+                return Err(column_error(
+                    date,
+                    line,
+                    PROCEEDS_CURRENCY,
+                    currency,
+                    "an ISO currency code",
+                ));
+            }
+            let currency = std::str::from_utf8(currency).unwrap_or_default();
+            match sales.proceeds.get_mut(currency) {
+                Some(total) => *total += amount,
+                None => {
+                    sales.proceeds.insert(currency.to_owned(), amount);
+                }
+            }
+        }
+        summary.rows += 1;
+    }
+    if !summary.unknown_product_types.is_empty() {
+        tracing::warn!(
+            %date,
+            types = ?summary.unknown_product_types,
+            "sales report has unknown product types; counted as other"
+        );
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn decimals() {
+        for (s, v) in [
+            ("0.70", "0.70"),
+            (".70", "0.70"),
+            ("-1", "-1"),
+            ("12", "12"),
+            ("209.30", "209.30"),
+        ] {
+            assert_eq!(
+                parse_decimal(s.as_bytes()),
+                Some(Decimal::from_str(v).unwrap()),
+                "{s}"
+            );
+        }
+        for bad in ["", "-", ".", "1.2.3", "abc", "1,000", "1e3"] {
+            assert_eq!(parse_decimal(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn product_kinds() {
+        assert_eq!(ProductKind::of("1F"), ProductKind::Download);
+        assert_eq!(ProductKind::of("3"), ProductKind::Redownload);
+        assert_eq!(ProductKind::of("7T"), ProductKind::Update);
+        assert_eq!(ProductKind::of("IAY"), ProductKind::AutoRenewableSubscription);
+        assert!(ProductKind::of("IA1").is_in_app());
+        assert!(!ProductKind::of("1").is_in_app());
+        assert_eq!(ProductKind::of("IAC"), ProductKind::Other);
+        assert_eq!(ProductKind::of("FI1"), ProductKind::Mac);
+    }
+}
