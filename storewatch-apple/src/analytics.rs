@@ -370,7 +370,7 @@ pub(crate) fn parse_segment(gz: &[u8], apple_id: &str, rows: &mut InstanceRows) 
         let number = |i: Option<usize>, name: &str| -> Result<f64> {
             match field(i) {
                 None => Ok(0.0),
-                Some(v) if v.is_empty() => Ok(0.0),
+                Some([]) => Ok(0.0),
                 Some(v) => std::str::from_utf8(v)
                     .ok()
                     .and_then(|s| s.parse::<f64>().ok())

@@ -396,12 +396,6 @@ impl Client {
         // Honour Retry-After when Apple sends it, even past our own cap.
         retry_after.map_or(exp, |r| r.max(exp.min(r)))
     }
-
-    /// A token, for tests of the token cache through the client.
-    #[cfg(test)]
-    pub(crate) fn token(&self) -> Result<Arc<str>> {
-        self.tokens.token()
-    }
 }
 
 fn is_transient(err: &CallError) -> bool {
