@@ -162,6 +162,14 @@ pub(crate) struct Knobs {
     pub(crate) page_size_cap: usize,
 }
 
+impl Knobs {
+    /// The budget left of the busiest key (burst 429s report it, not zero).
+    pub(crate) fn remaining(&self) -> u32 {
+        let used = self.rate_log.values().map(VecDeque::len).max().unwrap_or(0);
+        self.rate_limit.saturating_sub(used as u32)
+    }
+}
+
 pub(crate) struct FakeState {
     pub(crate) catalogue: Catalogue,
     pub(crate) vendor_number: String,

@@ -124,7 +124,8 @@ impl Admitted {
     }
 }
 
-fn rate_limited(limit: u32, retry_after: Option<u64>) -> Response {
+/// A 429; `remaining` is what the budget still holds (a burst 429 leaves it high).
+fn rate_limited(limit: u32, remaining: u32, retry_after: Option<u64>) -> Response {
     let mut response = api_error(
         StatusCode::TOO_MANY_REQUESTS,
         "RATE_LIMIT_EXCEEDED",
@@ -132,7 +133,7 @@ fn rate_limited(limit: u32, retry_after: Option<u64>) -> Response {
         "We've received too many requests for this API. Please wait and try again or slow down your request rate.",
         None,
     );
-    if let Ok(v) = HeaderValue::from_str(&format!("user-hour-lim:{limit};user-hour-rem:0;")) {
+    if let Ok(v) = HeaderValue::from_str(&format!("user-hour-lim:{limit};user-hour-rem:{remaining};")) {
         response.headers_mut().insert("x-rate-limit", v);
     }
     if let Some(secs) = retry_after
@@ -195,7 +196,7 @@ async fn gate(state: &Shared, endpoint: Endpoint, headers: &HeaderMap) -> Result
         }
         Some(Fault::RateLimited) => {
             let knobs = state.knobs();
-            return Err(rate_limited(knobs.rate_limit, knobs.retry_after_secs));
+            return Err(rate_limited(knobs.rate_limit, knobs.remaining(), knobs.retry_after_secs));
         }
         Some(Fault::ConnectionReset) => return Err(reset_response()),
         Some(Fault::Stall(d)) => tokio::time::sleep(d).await,
@@ -219,7 +220,7 @@ async fn gate(state: &Shared, endpoint: Endpoint, headers: &HeaderMap) -> Result
         && state.in_flight.load(Ordering::SeqCst) > limit
     {
         knobs.rate_limited += 1;
-        return Err(rate_limited(knobs.rate_limit, knobs.retry_after_secs));
+        return Err(rate_limited(knobs.rate_limit, knobs.remaining(), knobs.retry_after_secs));
     }
     let (caller, claims) = match verify(
         authorization.as_deref(),
@@ -265,7 +266,7 @@ async fn gate(state: &Shared, endpoint: Endpoint, headers: &HeaderMap) -> Result
     if log.len() >= limit as usize {
         let retry_after = knobs.retry_after_secs;
         knobs.rate_limited += 1;
-        return Err(rate_limited(limit, retry_after));
+        return Err(rate_limited(limit, 0, retry_after));
     }
     log.push_back(now);
     let remaining = limit.saturating_sub(log.len() as u32);
