@@ -147,7 +147,10 @@ pub(crate) async fn ensure_request(
         return Ok(Some(found.id));
     }
     if !create {
-        tracing::warn!(apple_id, "no ONGOING analytics report request and creating one is off");
+        tracing::warn!(
+            apple_id,
+            "no ONGOING analytics report request and creating one is off"
+        );
         return Ok(None);
     }
     let body = serde_json::json!({"data": {"type": "analyticsReportRequests",
@@ -160,7 +163,11 @@ pub(crate) async fn ensure_request(
             Error::new(ErrorKind::Unavailable, "unexpected analytics request reply").with_source(e),
         )
     })?;
-    tracing::info!(apple_id, request = created.data.id, "created an ONGOING analytics report request; data arrive in 24-48 h");
+    tracing::info!(
+        apple_id,
+        request = created.data.id,
+        "created an ONGOING analytics report request; data arrive in 24-48 h"
+    );
     Ok(Some(created.data.id))
 }
 
@@ -267,8 +274,12 @@ async fn download_segments(
             Error::new(ErrorKind::Unavailable, "analytics segment URL is not a URL")
         })?;
         let bytes = client.download(&url).await.map_err(Error::from)?;
-        verify_segment(&bytes, segment.attributes.size_in_bytes, &segment.attributes.checksum)
-            .map_err(|e| e.context(format!("analytics segment {}", segment.id)))?;
+        verify_segment(
+            &bytes,
+            segment.attributes.size_in_bytes,
+            &segment.attributes.checksum,
+        )
+        .map_err(|e| e.context(format!("analytics segment {}", segment.id)))?;
         parse_segment(&bytes, apple_id, &mut rows)
             .map_err(|e| e.context(format!("analytics segment {}", segment.id)))?;
     }
@@ -308,7 +319,10 @@ pub(crate) fn parse_segment(gz: &[u8], apple_id: &str, rows: &mut InstanceRows) 
         Ok(gz.len())
     };
     decoded.map_err(|e| {
-        Error::new(ErrorKind::InvalidInput, format!("analytics file is not valid gzip: {e}"))
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("analytics file is not valid gzip: {e}"),
+        )
     })?;
     let header_end = text.iter().position(|b| *b == b'\n').unwrap_or(text.len());
     let header = &text[..header_end];
@@ -322,7 +336,12 @@ pub(crate) fn parse_segment(gz: &[u8], apple_id: &str, rows: &mut InstanceRows) 
         .from_reader(text.as_slice());
     let names: Vec<String> = reader
         .byte_headers()
-        .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("analytics file header: {e}")))?
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("analytics file header: {e}"),
+            )
+        })?
         .iter()
         .map(|h| {
             String::from_utf8_lossy(h)
@@ -332,9 +351,8 @@ pub(crate) fn parse_segment(gz: &[u8], apple_id: &str, rows: &mut InstanceRows) 
         })
         .collect();
     let col = |name: &str| names.iter().position(|n| n == name);
-    let date_col = col("date").ok_or_else(|| {
-        Error::new(ErrorKind::InvalidInput, "analytics file has no Date column")
-    })?;
+    let date_col = col("date")
+        .ok_or_else(|| Error::new(ErrorKind::InvalidInput, "analytics file has no Date column"))?;
     let app_col = col("app apple identifier");
     let sessions_col = col("sessions");
     let devices_col = col("unique devices");
@@ -342,10 +360,12 @@ pub(crate) fn parse_segment(gz: &[u8], apple_id: &str, rows: &mut InstanceRows) 
     let mut record = csv::ByteRecord::new();
     let mut file_rows: BTreeMap<NaiveDate, Row> = BTreeMap::new();
     let mut line = 1;
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("analytics file line {line}: {e}")))?
-    {
+    while reader.read_byte_record(&mut record).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("analytics file line {line}: {e}"),
+        )
+    })? {
         line += 1;
         let field = |i: Option<usize>| i.and_then(|i| record.get(i)).map(<[u8]>::trim_ascii);
         if let (Some(app), Some(_)) = (field(app_col), app_col)
@@ -426,8 +446,14 @@ mod tests {
             &mut rows,
         )
         .unwrap();
-        assert_eq!(rows.by_date[&NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()].sessions, 12.0);
-        assert_eq!(rows.by_date[&NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()].unique_devices, 7.0);
+        assert_eq!(
+            rows.by_date[&NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()].sessions,
+            12.0
+        );
+        assert_eq!(
+            rows.by_date[&NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()].unique_devices,
+            7.0
+        );
         let mut rows = InstanceRows::default();
         parse_segment(
             &gz("date,app name,app apple identifier,app version,crashes,unique devices\n2026-03-02,\"App, Inc\",11,1.0,3,2\n"),
@@ -435,7 +461,10 @@ mod tests {
             &mut rows,
         )
         .unwrap();
-        assert_eq!(rows.by_date[&NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()].crashes, 3.0);
+        assert_eq!(
+            rows.by_date[&NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()].crashes,
+            3.0
+        );
     }
 
     #[test]
@@ -444,6 +473,8 @@ mod tests {
         let md5 = hex::encode(Md5::digest(&body));
         verify_segment(&body, body.len() as u64, &md5).unwrap();
         assert!(verify_segment(&body, body.len() as u64 + 1, &md5).is_err());
-        assert!(verify_segment(&body, body.len() as u64, "00000000000000000000000000000000").is_err());
+        assert!(
+            verify_segment(&body, body.len() as u64, "00000000000000000000000000000000").is_err()
+        );
     }
 }

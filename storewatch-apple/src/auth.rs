@@ -136,8 +136,11 @@ impl TokenSource {
         header.kid = Some(self.key_id.clone());
         header.typ = Some("JWT".to_owned());
         let token = jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| {
-            Error::new(ErrorKind::Crypto, "signing the App Store Connect token failed")
-                .with_source(e)
+            Error::new(
+                ErrorKind::Crypto,
+                "signing the App Store Connect token failed",
+            )
+            .with_source(e)
         })?;
         Ok(Cached {
             token: token.into(),

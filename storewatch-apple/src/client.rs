@@ -286,7 +286,10 @@ impl Client {
             CallError::Other(
                 Error::new(
                     ErrorKind::Unavailable,
-                    format!("App Store Connect sent JSON of an unexpected shape for {}", url.path()),
+                    format!(
+                        "App Store Connect sent JSON of an unexpected shape for {}",
+                        url.path()
+                    ),
                 )
                 .with_source(e),
             )
@@ -378,12 +381,21 @@ impl Client {
             drop(permit);
             if attempt >= self.options.max_retries || !is_transient(&err) {
                 if is_transient(&err) {
-                    tracing::warn!(path = url.path(), attempts = attempt + 1, "App Store Connect request failed after retries");
+                    tracing::warn!(
+                        path = url.path(),
+                        attempts = attempt + 1,
+                        "App Store Connect request failed after retries"
+                    );
                 }
                 return Err(err);
             }
             let delay = self.backoff(attempt, retry_after);
-            tracing::debug!(path = url.path(), ?delay, attempt, "retrying App Store Connect request");
+            tracing::debug!(
+                path = url.path(),
+                ?delay,
+                attempt,
+                "retrying App Store Connect request"
+            );
             tokio::time::sleep(delay).await;
             attempt += 1;
         }
@@ -413,7 +425,10 @@ fn transport(e: reqwest::Error) -> CallError {
     };
     // reqwest's Display includes the URL, which for S3 carries a signature: keep it out.
     let e = e.without_url();
-    CallError::Other(Error::new(kind, format!("App Store Connect request failed: {e}")))
+    CallError::Other(Error::new(
+        kind,
+        format!("App Store Connect request failed: {e}"),
+    ))
 }
 
 /// S3's answers to a pre-signed URL: 403 expired, 400 bad auth; 5xx transient.
@@ -439,7 +454,10 @@ fn classify_download(status: StatusCode, body: &[u8]) -> CallError {
     };
     CallError::Other(Error::new(
         kind,
-        format!("analytics segment download refused: HTTP {} {code}", status.as_u16()),
+        format!(
+            "analytics segment download refused: HTTP {} {code}",
+            status.as_u16()
+        ),
     ))
 }
 
@@ -451,7 +469,13 @@ fn rate_limit_header(headers: &HeaderMap) -> Option<RateLimitHeader> {
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    let secs: u64 = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(Duration::from_secs(secs.min(3_600)))
 }
 

@@ -233,9 +233,8 @@ impl AppStoreConnectConfig {
             ));
         }
         crate::auth::check_private_key(&self.private_key)?;
-        let url = Url::parse(&self.base_url).map_err(|_| {
-            Error::invalid_field("base_url", &self.base_url, "an http(s) URL")
-        })?;
+        let url = Url::parse(&self.base_url)
+            .map_err(|_| Error::invalid_field("base_url", &self.base_url, "an http(s) URL"))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(Error::invalid_field(
                 "base_url",

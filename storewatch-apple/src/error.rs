@@ -189,9 +189,7 @@ impl From<ApiError> for Error {
                 },
                 format!(
                     "App Store Connect rejected the request: HTTP {status} {code}{}: {detail}",
-                    parameter
-                        .map(|p| format!(" on {p}"))
-                        .unwrap_or_default()
+                    parameter.map(|p| format!(" on {p}")).unwrap_or_default()
                 ),
             ),
             ApiError::Unauthorized => Error::new(
@@ -234,8 +232,8 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/../../shared/fixtures/real/apple/appstore-sdk-go_api_error_parameter_invalid.json"
         );
-        let body = std::fs::read(path)
-            .unwrap_or_else(|e| panic!("real fixture {path} is missing: {e}"));
+        let body =
+            std::fs::read(path).unwrap_or_else(|e| panic!("real fixture {path} is missing: {e}"));
         assert_eq!(
             classify(400, &body, None),
             ApiError::WrongVersion {

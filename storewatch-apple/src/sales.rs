@@ -8,7 +8,7 @@
 //! per `Currency of Proceeds` as exact decimals.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 
 use chrono::NaiveDate;
 use flate2::read::MultiGzDecoder;
@@ -184,6 +184,33 @@ impl AppSales {
     }
 }
 
+/// A fast hasher for short identifier keys: the keys come from Apple's report, not from
+/// an adversary who could aim collisions at the table.
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+        for b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type IdMap<V> = HashMap<Box<[u8]>, V, std::hash::BuildHasherDefault<IdHasher>>;
+
 /// A parsed daily sales report: totals by Apple id (app rows) and by parent SKU (in-app rows).
 #[derive(Debug, Clone, Default)]
 pub struct SalesSummary {
@@ -191,8 +218,8 @@ pub struct SalesSummary {
     pub date: NaiveDate,
     /// Data rows read.
     pub rows: u64,
-    by_apple_id: HashMap<Box<[u8]>, AppSales>,
-    by_parent_sku: HashMap<Box<[u8]>, AppSales>,
+    by_apple_id: IdMap<AppSales>,
+    by_parent_sku: IdMap<AppSales>,
     /// Rows of unknown product types, by identifier.
     pub unknown_product_types: BTreeMap<String, u64>,
 }
@@ -255,7 +282,7 @@ struct Columns {
 }
 
 impl Columns {
-    fn find(header: &csv::ByteRecord, date: NaiveDate) -> Result<Columns> {
+    fn find(header: &[&[u8]], date: NaiveDate) -> Result<Columns> {
         let names: Vec<String> = header
             .iter()
             .enumerate()
@@ -359,7 +386,9 @@ pub fn parse_decimal(field: &[u8]) -> Option<Decimal> {
     for &b in digits {
         match b {
             b'0'..=b'9' => {
-                mantissa = mantissa.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
+                mantissa = mantissa
+                    .checked_mul(10)?
+                    .checked_add(i128::from(b - b'0'))?;
                 seen_digit = true;
                 if seen_dot {
                     scale += 1;
@@ -388,7 +417,9 @@ impl<R: Read> Read for Limited<R> {
         let n = self.inner.read(buf)?;
         self.read += n as u64;
         if self.read > self.limit {
-            return Err(std::io::Error::other("decompressed report exceeds the size limit"));
+            return Err(std::io::Error::other(
+                "decompressed report exceeds the size limit",
+            ));
         }
         Ok(n)
     }
@@ -416,101 +447,206 @@ pub fn parse_sales_report(gz: &[u8], date: NaiveDate) -> Result<SalesSummary> {
     parse_tsv(reader, date)
 }
 
+/// Splits a line (without its terminator) at tabs into the byte ranges of its first
+/// `max` fields and returns how many it found (at most `max`): the columns past the
+/// last one read are never scanned. Fields are short, so a plain loop beats `memchr`.
+fn split_fields(line: &[u8], max: usize, fields: &mut Vec<(usize, usize)>) -> usize {
+    fields.clear();
+    let mut start = 0;
+    for (i, b) in line.iter().enumerate() {
+        if *b == b'\t' {
+            fields.push((start, i));
+            if fields.len() == max {
+                return max;
+            }
+            start = i + 1;
+        }
+    }
+    fields.push((start, line.len()));
+    fields.len()
+}
+
 /// Parses an uncompressed SALES SUMMARY report (a TSV stream) of `date`.
+///
+/// Apple's TSV has no quoting, so fields are split at tabs directly (a title containing a
+/// quote is data, not a delimiter); LF and CRLF endings and a missing final newline are
+/// accepted. Lines are parsed inside the read buffer; only a line that straddles two
+/// buffers is copied.
 pub fn parse_tsv(reader: impl Read, date: NaiveDate) -> Result<SalesSummary> {
-    let mut csv = csv::ReaderBuilder::new()
-        .delimiter(b'\t')
-        .quoting(false)
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(256 * 1024)
-        .from_reader(reader);
-    let io_error = |line: u64, e: csv::Error| {
-        report_error(
+    let mut reader = BufReader::with_capacity(256 * 1024, reader);
+    let mut parser = LineParser {
+        date,
+        line: 0,
+        columns: None,
+        min_len: 0,
+        read_upto: 0,
+        ranges: Vec::with_capacity(32),
+        summary: SalesSummary {
             date,
-            format!("the body is truncated or corrupt after line {line}: {e}"),
-        )
+            ..SalesSummary::default()
+        },
     };
-    let mut record = csv::ByteRecord::new();
-    let has_header = csv.read_byte_record(&mut record).map_err(|e| io_error(0, e))?;
-    if !has_header {
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let buf = reader.fill_buf().map_err(|e| {
+            report_error(
+                date,
+                format!(
+                    "the body is truncated or corrupt after line {}: {e}",
+                    parser.line
+                ),
+            )
+        })?;
+        if buf.is_empty() {
+            if !carry.is_empty() {
+                parser.line(&carry)?;
+            }
+            break;
+        }
+        let len = buf.len();
+        let mut pos = 0;
+        if !carry.is_empty() {
+            match memchr::memchr(b'\n', buf) {
+                Some(nl) => {
+                    carry.extend_from_slice(&buf[..nl]);
+                    parser.line(&carry)?;
+                    carry.clear();
+                    pos = nl + 1;
+                }
+                None => {
+                    carry.extend_from_slice(buf);
+                    reader.consume(len);
+                    continue;
+                }
+            }
+        }
+        while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
+            parser.line(&buf[pos..pos + nl])?;
+            pos += nl + 1;
+        }
+        carry.extend_from_slice(&buf[pos..]);
+        reader.consume(len);
+    }
+    if parser.columns.is_none() {
         return Err(report_error(
             date,
             "the report is empty (no header line)".to_owned(),
         ));
     }
-    let columns = Columns::find(&record, date)?;
-    let min_len = columns.min_len();
-    let mut summary = SalesSummary {
-        date,
-        ..SalesSummary::default()
-    };
-    let mut line: u64 = 1;
-    loop {
-        match csv.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(io_error(line, e)),
+    let summary = parser.summary;
+    if !summary.unknown_product_types.is_empty() {
+        tracing::warn!(
+            %date,
+            types = ?summary.unknown_product_types,
+            "sales report has unknown product types; counted as other"
+        );
+    }
+    Ok(summary)
+}
+
+/// The state of a parse: the header's columns once read, and the totals so far.
+struct LineParser {
+    date: NaiveDate,
+    line: u64,
+    columns: Option<Columns>,
+    min_len: usize,
+    read_upto: usize,
+    ranges: Vec<(usize, usize)>,
+    summary: SalesSummary,
+}
+
+impl LineParser {
+    fn line(&mut self, row: &[u8]) -> Result<()> {
+        self.line += 1;
+        let row = row.strip_suffix(b"\r").unwrap_or(row);
+        if self.columns.is_none() {
+            let mut ranges = Vec::new();
+            split_fields(row, usize::MAX, &mut ranges);
+            let header: Vec<&[u8]> = ranges.iter().map(|(a, b)| &row[*a..*b]).collect();
+            let columns = Columns::find(&header, self.date)?;
+            self.min_len = columns.min_len();
+            self.read_upto = self.min_len.max(columns.subscription.map_or(0, |i| i + 1));
+            self.columns = Some(columns);
+            return Ok(());
         }
-        line += 1;
-        if record.len() == 1 && trim(&record[0]).is_empty() {
-            continue; // blank line
+        if row.trim_ascii().is_empty() {
+            return Ok(()); // blank line
         }
-        if record.len() < min_len {
+        let Some(columns) = self.columns.take() else {
+            return Err(Error::internal("sales parser lost its columns"));
+        };
+        let result = self.row(row, &columns);
+        self.columns = Some(columns);
+        result
+    }
+
+    fn row(&mut self, row: &[u8], columns: &Columns) -> Result<()> {
+        let count = split_fields(row, self.read_upto, &mut self.ranges);
+        let fields = |i: usize| &row[self.ranges[i].0..self.ranges[i].1];
+        if count < self.min_len {
             return Err(report_error(
-                date,
+                self.date,
                 format!(
-                    "line {line}: the row has {} fields, the header names at least {min_len}",
-                    record.len()
+                    "line {}: the row has {count} fields, the header names at least {}",
+                    self.line, self.min_len
                 ),
             ));
         }
-        let product = trim(&record[columns.product_type]);
+        let product = trim(fields(columns.product_type));
         let kind = ProductKind::of(std::str::from_utf8(product).unwrap_or(""));
         if kind == ProductKind::Other {
-            *summary
+            *self
+                .summary
                 .unknown_product_types
                 .entry(String::from_utf8_lossy(product).into_owned())
                 .or_default() += 1;
         }
-        let units_field = trim(&record[columns.units]);
-        let units = parse_decimal(units_field)
-            .ok_or_else(|| column_error(date, line, UNITS, units_field, "a decimal number"))?;
-        let proceeds_field = trim(&record[columns.proceeds]);
+        let units_field = trim(fields(columns.units));
+        let units = parse_decimal(units_field).ok_or_else(|| {
+            column_error(self.date, self.line, UNITS, units_field, "a decimal number")
+        })?;
+        let proceeds_field = trim(fields(columns.proceeds));
         let per_unit = if proceeds_field.is_empty() {
             Decimal::ZERO
         } else {
             parse_decimal(proceeds_field).ok_or_else(|| {
-                column_error(date, line, PROCEEDS, proceeds_field, "a decimal number")
+                column_error(
+                    self.date,
+                    self.line,
+                    PROCEEDS,
+                    proceeds_field,
+                    "a decimal number",
+                )
             })?
         };
         let subscription = columns
             .subscription
-            .and_then(|i| record.get(i))
-            .map(trim)
+            .filter(|i| *i < self.ranges.len())
+            .map(|i| trim(fields(i)))
             .unwrap_or_default();
-        let key = if kind.is_in_app() {
-            trim(&record[columns.parent_id])
+        let (key, map) = if kind.is_in_app() {
+            (
+                trim(fields(columns.parent_id)),
+                &mut self.summary.by_parent_sku,
+            )
         } else {
-            trim(&record[columns.apple_id])
-        };
-        let map = if kind.is_in_app() {
-            &mut summary.by_parent_sku
-        } else {
-            &mut summary.by_apple_id
+            (
+                trim(fields(columns.apple_id)),
+                &mut self.summary.by_apple_id,
+            )
         };
         let sales = match map.get_mut(key) {
             Some(sales) => sales,
             None => map.entry(key.into()).or_default(),
         };
         sales.add(kind, units, subscription);
-        let amount = units * per_unit;
-        if !amount.is_zero() {
-            let currency = trim(&record[columns.currency]);
+        if !per_unit.is_zero() && !units.is_zero() {
+            let amount = units * per_unit;
+            let currency = trim(fields(columns.currency));
             if currency.is_empty() || !currency.iter().all(u8::is_ascii_alphabetic) {
                 return Err(column_error(
-                    date,
-                    line,
+                    self.date,
+                    self.line,
                     PROCEEDS_CURRENCY,
                     currency,
                     "an ISO currency code",
@@ -524,16 +660,9 @@ pub fn parse_tsv(reader: impl Read, date: NaiveDate) -> Result<SalesSummary> {
                 }
             }
         }
-        summary.rows += 1;
+        self.summary.rows += 1;
+        Ok(())
     }
-    if !summary.unknown_product_types.is_empty() {
-        tracing::warn!(
-            %date,
-            types = ?summary.unknown_product_types,
-            "sales report has unknown product types; counted as other"
-        );
-    }
-    Ok(summary)
 }
 
 #[cfg(test)]
@@ -566,7 +695,10 @@ mod tests {
         assert_eq!(ProductKind::of("1F"), ProductKind::Download);
         assert_eq!(ProductKind::of("3"), ProductKind::Redownload);
         assert_eq!(ProductKind::of("7T"), ProductKind::Update);
-        assert_eq!(ProductKind::of("IAY"), ProductKind::AutoRenewableSubscription);
+        assert_eq!(
+            ProductKind::of("IAY"),
+            ProductKind::AutoRenewableSubscription
+        );
         assert!(ProductKind::of("IA1").is_in_app());
         assert!(!ProductKind::of("1").is_in_app());
         assert_eq!(ProductKind::of("IAC"), ProductKind::Other);

@@ -165,7 +165,9 @@ impl AppStoreConnectSource {
                 ],
             )?;
             let found: Vec<analytics::Resource<AppAttributes>> =
-                analytics::get_all(&self.client, url).await.map_err(Error::from)?;
+                analytics::get_all(&self.client, url)
+                    .await
+                    .map_err(Error::from)?;
             let mut cache = lock(&self.apps);
             for app in found {
                 if chunk.contains(&app.attributes.bundle_id.as_str()) {
@@ -275,7 +277,15 @@ impl AppStoreConnectSource {
                     .await
                     .map_err(Error::from)?;
             covered.push(through);
-            for (date, Row { sessions, unique_devices, crashes }) in values {
+            for (
+                date,
+                Row {
+                    sessions,
+                    unique_devices,
+                    crashes,
+                },
+            ) in values
+            {
                 if name == analytics::SESSIONS_REPORT {
                     result.sessions.insert(date, sessions);
                     result.active_devices.insert(date, unique_devices);
@@ -423,8 +433,14 @@ impl MetricSource for AppStoreConnectSource {
                 continue;
             };
             for day in &days {
-                let (points, outcome) =
-                    self.app_day(req, target.app_id, info, *day, sales_days.get(day), &analytics);
+                let (points, outcome) = self.app_day(
+                    req,
+                    target.app_id,
+                    info,
+                    *day,
+                    sales_days.get(day),
+                    &analytics,
+                );
                 batch.points.extend(points);
                 batch.outcomes.push(AppDayOutcome {
                     app_id: target.app_id,
@@ -466,7 +482,11 @@ impl AppStoreConnectSource {
                 return (Vec::new(), DayOutcome::Failed(e.detached()));
             }
             Some(SalesDay::Report(summary)) => {
-                points.extend(summary.for_app(&info.apple_id, info.sku.as_deref()).points(app, day));
+                points.extend(
+                    summary
+                        .for_app(&info.apple_id, info.sku.as_deref())
+                        .points(app, day),
+                );
             }
             Some(SalesDay::NoSales) => {
                 // Apple's "no sales for the date": a real zero for every app of the vendor.

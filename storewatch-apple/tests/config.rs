@@ -36,7 +36,10 @@ fn a_malformed_p8_key_is_invalid_input_naming_the_field_and_not_the_key() {
         let err = build(&json).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
         assert!(err.to_string().contains("private_key"), "{err}");
-        assert!(!err.to_string().contains("TUFMRk9S"), "the key never appears: {err}");
+        assert!(
+            !err.to_string().contains("TUFMRk9S"),
+            "the key never appears: {err}"
+        );
         assert!(!format!("{err:?}").contains("TUFMRk9S"));
     }
 }
@@ -62,21 +65,32 @@ fn missing_or_malformed_fields_are_named() {
         json[field] = value.into();
         let err = build(&json).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{field}");
-        assert!(err.to_string().contains(field) && err.to_string().contains(value), "{field}: {err}");
+        assert!(
+            err.to_string().contains(field) && err.to_string().contains(value),
+            "{field}: {err}"
+        );
     }
     let mut json = valid_json(&key);
     json["vendor"] = "1".into();
-    assert!(build(&json).unwrap_err().to_string().contains("vendor"), "unknown fields are refused");
+    assert!(
+        build(&json).unwrap_err().to_string().contains("vendor"),
+        "unknown fields are refused"
+    );
 }
 
 #[test]
 fn debug_never_prints_the_key() {
     use secrecy::ExposeSecret;
     let key = TestKey::generate("config-test");
-    let config = AppStoreConnectConfig::from_json(&SecretString::from(valid_json(&key).to_string())).unwrap();
+    let config =
+        AppStoreConnectConfig::from_json(&SecretString::from(valid_json(&key).to_string()))
+            .unwrap();
     let pem = key.private_pem.expose_secret().to_owned();
     let body_line = pem.lines().nth(1).unwrap();
-    for text in [format!("{config:?}"), format!("{:?}", AppStoreConnectSource::new(config).unwrap())] {
+    for text in [
+        format!("{config:?}"),
+        format!("{:?}", AppStoreConnectSource::new(config).unwrap()),
+    ] {
         assert!(!text.contains(body_line), "{text}");
         assert!(!text.contains("BEGIN PRIVATE KEY"), "{text}");
     }
@@ -84,13 +98,22 @@ fn debug_never_prints_the_key() {
 
 #[tokio::test]
 async fn register_builds_the_source_from_its_credential_json() {
-    let fake = FakeAppStoreConnect::builder().apps(1).days(2).start().await.unwrap();
+    let fake = FakeAppStoreConnect::builder()
+        .apps(1)
+        .days(2)
+        .start()
+        .await
+        .unwrap();
     let mut registry = Registry::new();
     register(&mut registry);
     assert!(registry.source_kinds().any(|k| k == KIND));
-    let source = registry.build_source(KIND, &SecretString::from(fake.config_json())).unwrap();
+    let source = registry
+        .build_source(KIND, &SecretString::from(fake.config_json()))
+        .unwrap();
     assert_eq!(source.kind(), "app_store_connect");
     assert_eq!(source.platform(), storewatch_core::model::Platform::Ios);
-    let err = registry.build_source(KIND, &SecretString::from("{}".to_owned())).unwrap_err();
+    let err = registry
+        .build_source(KIND, &SecretString::from("{}".to_owned()))
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }

@@ -22,7 +22,10 @@ fn own(name: &str) -> Vec<u8> {
 }
 
 fn real(name: &str) -> Vec<u8> {
-    let path = format!("{}/../../shared/fixtures/real/apple/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../shared/fixtures/real/apple/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| {
         panic!("real sample {path} is missing ({e}): the workspace needs ../shared beside it")
     })
@@ -41,14 +44,24 @@ fn check_example_app(summary: &SalesSummary) {
     assert_eq!(app.downloads, dec("14"));
     assert_eq!(app.redownloads, dec("2"));
     assert_eq!(app.updates, dec("7"));
-    assert_eq!(app.iap_units, dec("7"), "5 - 2 (refund) + 3 new + 1 renewal");
+    assert_eq!(
+        app.iap_units,
+        dec("7"),
+        "5 - 2 (refund) + 3 new + 1 renewal"
+    );
     assert_eq!(app.refunded_units, dec("2"));
     assert_eq!(app.restores, dec("1"));
     assert_eq!(app.subscriptions_new, dec("3"));
     assert_eq!(app.subscription_renewals, dec("1"));
-    let proceeds: BTreeMap<String, Decimal> =
-        [("USD".to_owned(), dec("2.10")), ("EUR".to_owned(), dec("19.56"))].into();
-    assert_eq!(app.proceeds, proceeds, "refunds subtract; one amount per currency");
+    let proceeds: BTreeMap<String, Decimal> = [
+        ("USD".to_owned(), dec("2.10")),
+        ("EUR".to_owned(), dec("19.56")),
+    ]
+    .into();
+    assert_eq!(
+        app.proceeds, proceeds,
+        "refunds subtract; one amount per currency"
+    );
     let other = summary.for_app("2222222222", Some("OTHER2"));
     assert_eq!(other.downloads, dec("6"));
     assert_eq!(other.iap_units, dec("0"));
@@ -71,7 +84,8 @@ fn a_duplicated_client_column_is_tolerated() {
 
 #[test]
 fn a_reordered_thirty_column_crlf_variant_with_leading_dot_decimals() {
-    let summary = parse_sales_report(&gz(&own("thirty_columns_reordered_crlf.tsv")), date()).unwrap();
+    let summary =
+        parse_sales_report(&gz(&own("thirty_columns_reordered_crlf.tsv")), date()).unwrap();
     assert_eq!(summary.rows, 10);
     check_example_app(&summary);
 }
@@ -80,7 +94,10 @@ fn a_reordered_thirty_column_crlf_variant_with_leading_dot_decimals() {
 fn an_empty_report_is_all_zeros_but_no_header_is_an_error() {
     let summary = parse_sales_report(&gz(&own("empty_header_only.tsv")), date()).unwrap();
     assert_eq!(summary.rows, 0);
-    assert_eq!(summary.for_app("1111111111", Some("EXAMPLE1")).downloads, dec("0"));
+    assert_eq!(
+        summary.for_app("1111111111", Some("EXAMPLE1")).downloads,
+        dec("0")
+    );
     let err = parse_sales_report(&gz(b""), date()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.to_string().contains("2026-04-10"), "{err}");
@@ -96,7 +113,13 @@ fn a_non_numeric_unit_names_date_line_and_column() {
         .collect();
     let err = parse_sales_report(&gz(bad.as_bytes()), date()).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("2026-04-10") && msg.contains("line 5") && msg.contains("\"Units\"") && msg.contains("seven"), "{msg}");
+    assert!(
+        msg.contains("2026-04-10")
+            && msg.contains("line 5")
+            && msg.contains("\"Units\"")
+            && msg.contains("seven"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -104,7 +127,10 @@ fn a_truncated_gzip_names_the_date() {
     let full = gz(&own("refunds_28col.tsv"));
     let err = parse_sales_report(&full[..full.len() / 2], date()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
-    assert!(err.to_string().contains("sales report for 2026-04-10"), "{err}");
+    assert!(
+        err.to_string().contains("sales report for 2026-04-10"),
+        "{err}"
+    );
     assert!(err.to_string().contains("truncated"), "{err}");
 }
 
@@ -117,7 +143,8 @@ fn naive(text: &str) -> Vec<BTreeMap<String, String>> {
         .map(|l| {
             let mut m = BTreeMap::new();
             for (h, v) in header.iter().zip(l.split('\t')) {
-                m.entry(h.to_string()).or_insert_with(|| v.trim().to_owned());
+                m.entry(h.to_string())
+                    .or_insert_with(|| v.trim().to_owned());
             }
             m
         })
@@ -151,18 +178,27 @@ fn real_28_column_daily_summary() {
         }
         let amount = units * dec(&r["Developer Proceeds"]);
         if !amount.is_zero() {
-            *proceeds.entry(r["Currency of Proceeds"].clone()).or_default() += amount;
+            *proceeds
+                .entry(r["Currency of Proceeds"].clone())
+                .or_default() += amount;
         }
     }
     for (id, (dl, re, up)) in &by_id {
         let app = summary.for_app(id, None);
-        assert_eq!((app.downloads, app.redownloads, app.updates), (*dl, *re, *up), "app {id}");
+        assert_eq!(
+            (app.downloads, app.redownloads, app.updates),
+            (*dl, *re, *up),
+            "app {id}"
+        );
     }
     let total = summary.grand_total();
     assert_eq!(total.iap_units, iay);
     assert!(iay > Decimal::ZERO);
     assert_eq!(total.proceeds, proceeds);
-    assert!(total.proceeds.contains_key("RUB"), "proceeds stay in their currency");
+    assert!(
+        total.proceeds.contains_key("RUB"),
+        "proceeds stay in their currency"
+    );
     // Every IAY row is attributed to its parent's SKU.
     assert_eq!(summary.for_app("none", Some("foo.bar.baz")).iap_units, iay);
 }
@@ -173,19 +209,40 @@ fn real_22_column_older_layout() {
     let d = NaiveDate::from_ymd_opt(2015, 2, 28).unwrap();
     let summary = parse_sales_report(&gz(&bytes), d).unwrap();
     assert_eq!(summary.rows, 2);
-    assert_eq!(summary.for_app("123456789", Some("AwesomeApp")).downloads, dec("1"));
-    assert_eq!(summary.for_app("234567890", Some("SuperCoolApp")).updates, dec("1"));
-    assert!(summary.grand_total().proceeds.is_empty(), "free apps have no proceeds");
+    assert_eq!(
+        summary.for_app("123456789", Some("AwesomeApp")).downloads,
+        dec("1")
+    );
+    assert_eq!(
+        summary.for_app("234567890", Some("SuperCoolApp")).updates,
+        dec("1")
+    );
+    assert!(
+        summary.grand_total().proceeds.is_empty(),
+        "free apps have no proceeds"
+    );
 }
 
 #[test]
 fn real_files_that_are_not_sales_summaries_are_refused_by_name() {
     for (file, missing) in [
-        ("parseitc_legacy2010_daily_27col_demo1.txt", "Developer Proceeds"),
+        (
+            "parseitc_legacy2010_daily_27col_demo1.txt",
+            "Developer Proceeds",
+        ),
         ("appstore-sdk-go_financial_zz.tsv", "Units"),
-        ("appstore-sdk-go_subscription_summary.tsv", "Product Type Identifier"),
-        ("appstore-sdk-go_subscription_event.tsv", "Product Type Identifier"),
-        ("appstore-sdk-go_subscriber_detailed.tsv", "Product Type Identifier"),
+        (
+            "appstore-sdk-go_subscription_summary.tsv",
+            "Product Type Identifier",
+        ),
+        (
+            "appstore-sdk-go_subscription_event.tsv",
+            "Product Type Identifier",
+        ),
+        (
+            "appstore-sdk-go_subscriber_detailed.tsv",
+            "Product Type Identifier",
+        ),
     ] {
         let err = parse_sales_report(&gz(&real(file)), date()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{file}");

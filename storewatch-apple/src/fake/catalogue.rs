@@ -161,7 +161,9 @@ impl Catalogue {
     pub fn new(seed: u64, apps: usize, start: NaiveDate, days: u32) -> Catalogue {
         let apps = (0..apps)
             .map(|i| FakeApp {
-                apple_id: (1_400_000_000u64 + (mix(seed ^ i as u64) % 90_000_000) * 10 + i as u64 % 10)
+                apple_id: (1_400_000_000u64
+                    + (mix(seed ^ i as u64) % 90_000_000) * 10
+                    + i as u64 % 10)
                     .to_string(),
                 bundle_id: format!("com.fake.app{i}"),
                 sku: format!("FAKE{i:04}"),
@@ -228,46 +230,88 @@ impl Catalogue {
         for (i, app) in self.apps.iter().enumerate() {
             let dl = self.base_downloads(i, date);
             let us = dl * 6 / 10;
-            let row = |product_type, units: i64, proceeds: &str, pc, price: &str, cc, country, device| SalesRow {
-                product_type,
-                units: Decimal::from(units),
-                proceeds: d(proceeds),
-                proceeds_currency: pc,
-                customer_price: d(price),
-                customer_currency: cc,
-                country,
-                apple_id: app.apple_id.clone(),
-                sku: app.sku.clone(),
-                title: app.name.clone(),
-                parent: String::new(),
-                subscription: "",
-                device,
-            };
+            let row =
+                |product_type, units: i64, proceeds: &str, pc, price: &str, cc, country, device| {
+                    SalesRow {
+                        product_type,
+                        units: Decimal::from(units),
+                        proceeds: d(proceeds),
+                        proceeds_currency: pc,
+                        customer_price: d(price),
+                        customer_currency: cc,
+                        country,
+                        apple_id: app.apple_id.clone(),
+                        sku: app.sku.clone(),
+                        title: app.name.clone(),
+                        parent: String::new(),
+                        subscription: "",
+                        device,
+                    }
+                };
             rows.push(row("1F", us, "0", "USD", "0", "USD", "US", "iPhone"));
-            rows.push(row("1F", dl - us - dl / 10, "0", "", "0", "EUR", "DE", "iPhone"));
+            rows.push(row(
+                "1F",
+                dl - us - dl / 10,
+                "0",
+                "",
+                "0",
+                "EUR",
+                "DE",
+                "iPhone",
+            ));
             rows.push(row("1T", dl / 10, "0", "JPY", "0", "JPY", "JP", "iPad"));
             rows.push(row("3F", dl / 5, "0", "USD", "0", "USD", "US", "iPhone"));
             rows.push(row("7F", dl / 2, "0", "USD", "0", "USD", "US", "iPhone"));
             let iap = dl / 20 + 1;
-            let in_app = |product_type, units: i64, proceeds: &str, pc, price: &str, cc, country, sub| SalesRow {
-                product_type,
-                units: Decimal::from(units),
-                proceeds: d(proceeds),
-                proceeds_currency: pc,
-                customer_price: d(price),
-                customer_currency: cc,
-                country,
-                apple_id: format!("{}01", app.apple_id),
-                sku: format!("{}.coins", app.sku),
-                title: "Coins".to_owned(),
-                parent: app.sku.clone(),
-                subscription: sub,
-                device: "iPhone",
-            };
+            let in_app =
+                |product_type, units: i64, proceeds: &str, pc, price: &str, cc, country, sub| {
+                    SalesRow {
+                        product_type,
+                        units: Decimal::from(units),
+                        proceeds: d(proceeds),
+                        proceeds_currency: pc,
+                        customer_price: d(price),
+                        customer_currency: cc,
+                        country,
+                        apple_id: format!("{}01", app.apple_id),
+                        sku: format!("{}.coins", app.sku),
+                        title: "Coins".to_owned(),
+                        parent: app.sku.clone(),
+                        subscription: sub,
+                        device: "iPhone",
+                    }
+                };
             rows.push(in_app("IA1", iap, "0.70", "USD", "0.99", "USD", "US", ""));
-            rows.push(in_app("IA1", iap / 2 + 1, ".84", "EUR", "1.19", "EUR", "DE", ""));
-            rows.push(in_app("IAY", iap / 3 + 1, "4.89", "USD", "6.99", "USD", "US", "New"));
-            rows.push(in_app("IAY", iap / 2, "5.94", "USD", "6.99", "USD", "US", "Renewal"));
+            rows.push(in_app(
+                "IA1",
+                iap / 2 + 1,
+                ".84",
+                "EUR",
+                "1.19",
+                "EUR",
+                "DE",
+                "",
+            ));
+            rows.push(in_app(
+                "IAY",
+                iap / 3 + 1,
+                "4.89",
+                "USD",
+                "6.99",
+                "USD",
+                "US",
+                "New",
+            ));
+            rows.push(in_app(
+                "IAY",
+                iap / 2,
+                "5.94",
+                "USD",
+                "6.99",
+                "USD",
+                "US",
+                "Renewal",
+            ));
             if self.noise(i, date, 2).is_multiple_of(3) {
                 // A refund: negative units, positive proceeds, negative customer price.
                 rows.push(in_app("IA1", -1, "0.70", "USD", "-0.99", "USD", "US", ""));
@@ -313,7 +357,9 @@ impl Catalogue {
             }
             let amount = r.units * r.proceeds;
             if !amount.is_zero() {
-                *e.proceeds.entry(r.proceeds_currency.to_owned()).or_default() += amount;
+                *e.proceeds
+                    .entry(r.proceeds_currency.to_owned())
+                    .or_default() += amount;
             }
         }
         e
@@ -335,32 +381,30 @@ impl Catalogue {
         for r in rows {
             let cells: Vec<String> = header
                 .iter()
-                .map(|h| {
-                    match *h {
-                        "Provider" => "APPLE".to_owned(),
-                        "Provider Country" => "US".to_owned(),
-                        "SKU" => r.sku.clone(),
-                        "Developer" => "Fake Developer".to_owned(),
-                        "Title" => r.title.clone(),
-                        "Version" => "1.0".to_owned(),
-                        "Product Type Identifier" => r.product_type.to_owned(),
-                        "Units" => r.units.to_string(),
-                        "Developer Proceeds" => r.proceeds.to_string(),
-                        "Begin Date" | "End Date" => day.clone(),
-                        "Customer Currency" => r.customer_currency.to_owned(),
-                        "Country Code" => r.country.to_owned(),
-                        "Currency of Proceeds" => blank(r.proceeds_currency),
-                        "Apple Identifier" => r.apple_id.clone(),
-                        "Customer Price" => r.customer_price.to_string(),
-                        "Parent Identifier" => blank(&r.parent),
-                        "Subscription" => blank(r.subscription),
-                        "Category" => "Utilities".to_owned(),
-                        "CMB" => String::new(),
-                        "Device" => r.device.to_owned(),
-                        "Supported Platforms" => "iOS".to_owned(),
-                        "Client" => " ".to_owned(),
-                        _ => " ".to_owned(),
-                    }
+                .map(|h| match *h {
+                    "Provider" => "APPLE".to_owned(),
+                    "Provider Country" => "US".to_owned(),
+                    "SKU" => r.sku.clone(),
+                    "Developer" => "Fake Developer".to_owned(),
+                    "Title" => r.title.clone(),
+                    "Version" => "1.0".to_owned(),
+                    "Product Type Identifier" => r.product_type.to_owned(),
+                    "Units" => r.units.to_string(),
+                    "Developer Proceeds" => r.proceeds.to_string(),
+                    "Begin Date" | "End Date" => day.clone(),
+                    "Customer Currency" => r.customer_currency.to_owned(),
+                    "Country Code" => r.country.to_owned(),
+                    "Currency of Proceeds" => blank(r.proceeds_currency),
+                    "Apple Identifier" => r.apple_id.clone(),
+                    "Customer Price" => r.customer_price.to_string(),
+                    "Parent Identifier" => blank(&r.parent),
+                    "Subscription" => blank(r.subscription),
+                    "Category" => "Utilities".to_owned(),
+                    "CMB" => String::new(),
+                    "Device" => r.device.to_owned(),
+                    "Supported Platforms" => "iOS".to_owned(),
+                    "Client" => " ".to_owned(),
+                    _ => " ".to_owned(),
                 })
                 .collect();
             out.push_str(&cells.join("\t"));
@@ -375,7 +419,10 @@ impl Catalogue {
         let dl = self.base_downloads(app, date) as f64;
         let total = (dl * 8.0).round() + if corrected { 40.0 } else { 0.0 };
         let iphone = (total * 0.7).round();
-        [(iphone, (iphone / 3.0).round()), (total - iphone, ((total - iphone) / 3.0).round())]
+        [
+            (iphone, (iphone / 3.0).round()),
+            (total - iphone, ((total - iphone) / 3.0).round()),
+        ]
     }
 
     fn crashes(&self, app: usize, date: NaiveDate) -> f64 {
@@ -398,8 +445,10 @@ impl Catalogue {
                 if !self.has_day(date) {
                     continue;
                 }
-                for ((sessions, devices), device) in
-                    self.sessions(app, date, corrected).into_iter().zip(["iPhone", "iPad"])
+                for ((sessions, devices), device) in self
+                    .sessions(app, date, corrected)
+                    .into_iter()
+                    .zip(["iPhone", "iPad"])
                 {
                     let _ = writeln!(
                         out,
@@ -452,5 +501,9 @@ impl Catalogue {
 }
 
 fn blank(s: &str) -> String {
-    if s.is_empty() { " ".to_owned() } else { s.to_owned() }
+    if s.is_empty() {
+        " ".to_owned()
+    } else {
+        s.to_owned()
+    }
 }

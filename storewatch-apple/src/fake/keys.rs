@@ -138,8 +138,8 @@ pub(crate) fn verify(
     }
     let kid = jwt_header.kid.ok_or_else(|| refused("no kid"))?;
     let key = keys.get(&kid).ok_or_else(|| refused("unknown kid"))?;
-    let decoding =
-        DecodingKey::from_ec_pem(key.public_pem.as_bytes()).map_err(|_| refused("bad fixture key"))?;
+    let decoding = DecodingKey::from_ec_pem(key.public_pem.as_bytes())
+        .map_err(|_| refused("bad fixture key"))?;
     let mut validation = Validation::new(Algorithm::ES256);
     // Times are checked below against the fake's clock, not the system's.
     validation.validate_exp = false;

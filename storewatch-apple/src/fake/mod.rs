@@ -274,12 +274,19 @@ impl FakeBuilder {
             let next = catalogue.last_day() + chrono::Duration::days(2);
             ManualClock::new(next.and_hms_opt(18, 0, 0).unwrap_or_default().and_utc())
         });
-        let key = self.key.unwrap_or_else(|| TestKey::generate("fake-team-key"));
+        let key = self
+            .key
+            .unwrap_or_else(|| TestKey::generate("fake-team-key"));
         let bind = |what: &'static str| async move {
-            tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| {
-                Error::new(ErrorKind::Unavailable, format!("binding the fake {what} listener failed"))
+            tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Unavailable,
+                        format!("binding the fake {what} listener failed"),
+                    )
                     .with_source(e)
-            })
+                })
         };
         let api = bind("API").await?;
         let s3 = bind("S3").await?;

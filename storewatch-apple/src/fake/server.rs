@@ -18,7 +18,7 @@ use md5::{Digest, Md5};
 use serde_json::{Value, json};
 
 use super::keys::{Caller, verify};
-use super::{DayState, Endpoint, Fault, FakeState, SalesBody, SegmentFault};
+use super::{DayState, Endpoint, FakeState, Fault, SalesBody, SegmentFault};
 use crate::analytics::{CRASHES_REPORT, SESSIONS_REPORT};
 
 type Shared = Arc<FakeState>;
@@ -29,7 +29,10 @@ pub(crate) async fn serve_api(listener: tokio::net::TcpListener, state: Shared) 
     let app = Router::new()
         .route("/v1/apps", get(apps))
         .route("/v1/salesReports", get(sales))
-        .route("/v1/apps/{id}/analyticsReportRequests", get(report_requests))
+        .route(
+            "/v1/apps/{id}/analyticsReportRequests",
+            get(report_requests),
+        )
         .route(
             "/v1/analyticsReportRequests",
             axum::routing::post(create_request),
@@ -133,7 +136,9 @@ fn rate_limited(limit: u32, remaining: u32, retry_after: Option<u64>) -> Respons
         "We've received too many requests for this API. Please wait and try again or slow down your request rate.",
         None,
     );
-    if let Ok(v) = HeaderValue::from_str(&format!("user-hour-lim:{limit};user-hour-rem:{remaining};")) {
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("user-hour-lim:{limit};user-hour-rem:{remaining};"))
+    {
         response.headers_mut().insert("x-rate-limit", v);
     }
     if let Some(secs) = retry_after
@@ -156,7 +161,11 @@ fn reset_response() -> Response {
         .unwrap_or_default()
 }
 
-async fn gate(state: &Shared, endpoint: Endpoint, headers: &HeaderMap) -> Result<Admitted, Response> {
+async fn gate(
+    state: &Shared,
+    endpoint: Endpoint,
+    headers: &HeaderMap,
+) -> Result<Admitted, Response> {
     state.in_flight.fetch_add(1, Ordering::SeqCst);
     let guard = InFlight(state.clone());
     let fault = {
@@ -166,7 +175,9 @@ async fn gate(state: &Shared, endpoint: Endpoint, headers: &HeaderMap) -> Result
             .faults
             .iter()
             .position(|(e, _)| e.is_none_or(|e| e == endpoint));
-        position.and_then(|i| knobs.faults.remove(i)).map(|(_, f)| f)
+        position
+            .and_then(|i| knobs.faults.remove(i))
+            .map(|(_, f)| f)
     };
     match fault {
         Some(Fault::ServerError) => {
@@ -196,7 +207,11 @@ async fn gate(state: &Shared, endpoint: Endpoint, headers: &HeaderMap) -> Result
         }
         Some(Fault::RateLimited) => {
             let knobs = state.knobs();
-            return Err(rate_limited(knobs.rate_limit, knobs.remaining(), knobs.retry_after_secs));
+            return Err(rate_limited(
+                knobs.rate_limit,
+                knobs.remaining(),
+                knobs.retry_after_secs,
+            ));
         }
         Some(Fault::ConnectionReset) => return Err(reset_response()),
         Some(Fault::Stall(d)) => tokio::time::sleep(d).await,
@@ -213,14 +228,21 @@ async fn gate(state: &Shared, endpoint: Endpoint, headers: &HeaderMap) -> Result
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let mut knobs = state.knobs();
-    if let Some(token) = authorization.as_deref().and_then(|a| a.strip_prefix("Bearer ")) {
+    if let Some(token) = authorization
+        .as_deref()
+        .and_then(|a| a.strip_prefix("Bearer "))
+    {
         knobs.tokens_seen.push(token.to_owned());
     }
     if let Some(limit) = knobs.burst_limit
         && state.in_flight.load(Ordering::SeqCst) > limit
     {
         knobs.rate_limited += 1;
-        return Err(rate_limited(knobs.rate_limit, knobs.remaining(), knobs.retry_after_secs));
+        return Err(rate_limited(
+            knobs.rate_limit,
+            knobs.remaining(),
+            knobs.retry_after_secs,
+        ));
     }
     let (caller, claims) = match verify(
         authorization.as_deref(),
@@ -311,7 +333,9 @@ fn paged(
     };
     let pairs: Vec<(&String, &String)> = query.iter().filter(|(k, _)| *k != "cursor").collect();
     if !pairs.is_empty() {
-        self_url.query_pairs_mut().extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        self_url
+            .query_pairs_mut()
+            .extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     }
     let mut links = json!({ "self": self_url.as_str() });
     if offset + limit < total {
@@ -332,7 +356,11 @@ fn comma_list(query: &HashMap<String, String>, key: &str) -> Option<Vec<String>>
         .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect())
 }
 
-async fn apps(State(state): State<Shared>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+async fn apps(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let admitted = match gate(&state, Endpoint::Apps, &headers).await {
         Ok(a) => a,
         Err(r) => return r,
@@ -341,7 +369,12 @@ async fn apps(State(state): State<Shared>, headers: HeaderMap, RawQuery(raw): Ra
     // The account also holds each app's `.development` twin, a near match of its bundle id.
     let mut all: Vec<(String, String, String, String)> = Vec::new();
     for app in &state.catalogue.apps {
-        all.push((app.apple_id.clone(), app.bundle_id.clone(), app.sku.clone(), app.name.clone()));
+        all.push((
+            app.apple_id.clone(),
+            app.bundle_id.clone(),
+            app.sku.clone(),
+            app.name.clone(),
+        ));
         all.push((
             format!("{}9", &app.apple_id[..app.apple_id.len() - 1]),
             format!("{}.development", app.bundle_id),
@@ -355,7 +388,9 @@ async fn apps(State(state): State<Shared>, headers: HeaderMap, RawQuery(raw): Ra
     let mut items: Vec<&(String, String, String, String)> = all
         .iter()
         .filter(|(id, b, sku, _)| {
-            bundle.as_ref().is_none_or(|l| l.iter().any(|f| b.starts_with(f.as_str())))
+            bundle
+                .as_ref()
+                .is_none_or(|l| l.iter().any(|f| b.starts_with(f.as_str())))
                 && ids.as_ref().is_none_or(|l| l.contains(id))
                 && skus.as_ref().is_none_or(|l| l.contains(sku))
         })
@@ -376,7 +411,11 @@ async fn apps(State(state): State<Shared>, headers: HeaderMap, RawQuery(raw): Ra
 fn ready_at(date: NaiveDate, ready_hour: u32) -> chrono::DateTime<chrono::Utc> {
     let next = date.succ_opt().unwrap_or(date);
     Los_Angeles
-        .from_local_datetime(&next.and_hms_opt(ready_hour.min(23), 0, 0).unwrap_or_default())
+        .from_local_datetime(
+            &next
+                .and_hms_opt(ready_hour.min(23), 0, 0)
+                .unwrap_or_default(),
+        )
         .earliest()
         .map(|t| t.with_timezone(&chrono::Utc))
         .unwrap_or_default()
@@ -418,7 +457,11 @@ fn invalid(parameter: &str, detail: &str) -> Response {
     )
 }
 
-async fn sales(State(state): State<Shared>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+async fn sales(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let admitted = match gate(&state, Endpoint::SalesReports, &headers).await {
         Ok(a) => a,
         Err(r) => return r,
@@ -447,7 +490,11 @@ fn sales_inner(
             .iter()
             .any(|a| accept.contains(a))
     {
-        return (StatusCode::NOT_ACCEPTABLE, [("content-type", "text/plain")], "Not Acceptable")
+        return (
+            StatusCode::NOT_ACCEPTABLE,
+            [("content-type", "text/plain")],
+            "Not Acceptable",
+        )
             .into_response();
     }
     for required in [
@@ -470,37 +517,72 @@ fn sales_inner(
     let report_type = query["filter[reportType]"].as_str();
     let sub_type = query["filter[reportSubType]"].as_str();
     if !["DAILY", "WEEKLY", "MONTHLY", "YEARLY"].contains(&frequency) {
-        return invalid("filter[frequency]", "The frequency you have specified is invalid.");
+        return invalid(
+            "filter[frequency]",
+            "The frequency you have specified is invalid.",
+        );
     }
     let types = [
-        "SALES", "PRE_ORDER", "NEWSSTAND", "SUBSCRIPTION", "SUBSCRIPTION_EVENT", "SUBSCRIBER",
-        "SUBSCRIPTION_OFFER_CODE_REDEMPTION", "INSTALLS", "FIRST_ANNUAL", "WIN_BACK_ELIGIBILITY",
+        "SALES",
+        "PRE_ORDER",
+        "NEWSSTAND",
+        "SUBSCRIPTION",
+        "SUBSCRIPTION_EVENT",
+        "SUBSCRIBER",
+        "SUBSCRIPTION_OFFER_CODE_REDEMPTION",
+        "INSTALLS",
+        "FIRST_ANNUAL",
+        "WIN_BACK_ELIGIBILITY",
     ];
     if !types.contains(&report_type) {
-        return invalid("filter[reportType]", "The report type you have specified is invalid.");
+        return invalid(
+            "filter[reportType]",
+            "The report type you have specified is invalid.",
+        );
     }
-    let sub_types = ["SUMMARY", "DETAILED", "SUMMARY_INSTALL_TYPE", "SUMMARY_TERRITORY", "SUMMARY_CHANNEL"];
+    let sub_types = [
+        "SUMMARY",
+        "DETAILED",
+        "SUMMARY_INSTALL_TYPE",
+        "SUMMARY_TERRITORY",
+        "SUMMARY_CHANNEL",
+    ];
     if !sub_types.contains(&sub_type) {
-        return invalid("filter[reportSubType]", "The report sub type you have specified is invalid.");
+        return invalid(
+            "filter[reportSubType]",
+            "The report sub type you have specified is invalid.",
+        );
     }
     if query["filter[vendorNumber]"] != state.vendor_number {
-        return invalid("filter[vendorNumber]", "The vendor number you have specified is invalid.");
+        return invalid(
+            "filter[vendorNumber]",
+            "The vendor number you have specified is invalid.",
+        );
     }
     let (current, ready_hour, state_override, body_override, variant) = {
         let knobs = state.knobs();
         (
-            knobs.versions.get(report_type).cloned().unwrap_or_else(|| "1_0".to_owned()),
+            knobs
+                .versions
+                .get(report_type)
+                .cloned()
+                .unwrap_or_else(|| "1_0".to_owned()),
             knobs.ready_hour_pt,
             knobs.day_states.clone(),
             knobs.day_bodies.clone(),
             knobs.header_variant,
         )
     };
-    let version = query.get("filter[version]").cloned().unwrap_or_else(|| current.clone());
+    let version = query
+        .get("filter[version]")
+        .cloned()
+        .unwrap_or_else(|| current.clone());
     if version != current {
         return invalid(
             "filter[version]",
-            &format!("The version parameter you have specified is invalid. The latest version for this report is {current}."),
+            &format!(
+                "The version parameter you have specified is invalid. The latest version for this report is {current}."
+            ),
         );
     }
     let now = state.clock.now();
@@ -512,10 +594,16 @@ fn sales_inner(
                 _ => NaiveDate::parse_from_str(&format!("{d}-01-01"), "%Y-%m-%d").ok(),
             };
             let Some(parsed) = parsed else {
-                return invalid("filter[reportDate]", "The date you have specified is invalid for the frequency.");
+                return invalid(
+                    "filter[reportDate]",
+                    "The date you have specified is invalid for the frequency.",
+                );
             };
             if frequency == "WEEKLY" && parsed.weekday() != Weekday::Sun {
-                return invalid("filter[reportDate]", "Weekly reports are only available for dates that are a Sunday.");
+                return invalid(
+                    "filter[reportDate]",
+                    "Weekly reports are only available for dates that are a Sunday.",
+                );
             }
             parsed
         }
@@ -573,14 +661,27 @@ fn sales_inner(
         None => gzip(tsv.as_bytes()),
         Some(SalesBody::ShortRow) => {
             let mut lines: Vec<&str> = tsv.lines().collect();
-            let short = lines.get(1).map(|l| l.split('\t').take(5).collect::<Vec<_>>().join("\t")).unwrap_or_default();
+            let short = lines
+                .get(1)
+                .map(|l| l.split('\t').take(5).collect::<Vec<_>>().join("\t"))
+                .unwrap_or_default();
             if lines.len() > 1 {
                 lines[1] = &short;
             }
             gzip(format!("{}\n", lines.join("\n")).as_bytes())
         }
         Some(SalesBody::LongRow) => {
-            let text: String = tsv.lines().enumerate().map(|(i, l)| if i == 1 { format!("{l}\textra\tcells\n") } else { format!("{l}\n") }).collect();
+            let text: String = tsv
+                .lines()
+                .enumerate()
+                .map(|(i, l)| {
+                    if i == 1 {
+                        format!("{l}\textra\tcells\n")
+                    } else {
+                        format!("{l}\n")
+                    }
+                })
+                .collect();
             gzip(text.as_bytes())
         }
         Some(SalesBody::NonNumericUnits) => {
@@ -658,8 +759,19 @@ async fn report_requests(
         Err(r) => return r,
     };
     let query = parse_query(raw);
-    let Some(app) = state.catalogue.apps.iter().position(|a| a.apple_id == app_id) else {
-        return admitted.finish(api_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The specified resource does not exist", "There is no resource of type 'apps' with id", None));
+    let Some(app) = state
+        .catalogue
+        .apps
+        .iter()
+        .position(|a| a.apple_id == app_id)
+    else {
+        return admitted.finish(api_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "The specified resource does not exist",
+            "There is no resource of type 'apps' with id",
+            None,
+        ));
     };
     let access = query.get("filter[accessType]").cloned();
     let items: Vec<Value> = state
@@ -693,18 +805,45 @@ async fn create_request(State(state): State<Shared>, headers: HeaderMap, body: B
         ));
     }
     let body: Value = serde_json::from_slice(&body).unwrap_or_default();
-    let app_id = body["data"]["relationships"]["app"]["data"]["id"].as_str().unwrap_or("");
-    let access = body["data"]["attributes"]["accessType"].as_str().unwrap_or("");
-    if body["data"]["type"] != "analyticsReportRequests" || !["ONGOING", "ONE_TIME_SNAPSHOT"].contains(&access) {
-        return admitted.finish(api_error(StatusCode::UNPROCESSABLE_ENTITY, "ENTITY_UNPROCESSABLE", "The request entity is not valid", "accessType must be ONGOING or ONE_TIME_SNAPSHOT", None));
+    let app_id = body["data"]["relationships"]["app"]["data"]["id"]
+        .as_str()
+        .unwrap_or("");
+    let access = body["data"]["attributes"]["accessType"]
+        .as_str()
+        .unwrap_or("");
+    if body["data"]["type"] != "analyticsReportRequests"
+        || !["ONGOING", "ONE_TIME_SNAPSHOT"].contains(&access)
+    {
+        return admitted.finish(api_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ENTITY_UNPROCESSABLE",
+            "The request entity is not valid",
+            "accessType must be ONGOING or ONE_TIME_SNAPSHOT",
+            None,
+        ));
     }
-    let Some(app) = state.catalogue.apps.iter().position(|a| a.apple_id == app_id) else {
-        return admitted.finish(api_error(StatusCode::CONFLICT, "ENTITY_ERROR.RELATIONSHIP.INVALID", "The relationship is invalid", "The app does not exist", None));
+    let Some(app) = state
+        .catalogue
+        .apps
+        .iter()
+        .position(|a| a.apple_id == app_id)
+    else {
+        return admitted.finish(api_error(
+            StatusCode::CONFLICT,
+            "ENTITY_ERROR.RELATIONSHIP.INVALID",
+            "The relationship is invalid",
+            "The app does not exist",
+            None,
+        ));
     };
     let request = super::AnalyticsRequest {
         id: uuid::Uuid::new_v4().to_string(),
         app,
-        access_type: if access == "ONGOING" { "ONGOING" } else { "ONE_TIME_SNAPSHOT" },
+        access_type: if access == "ONGOING" {
+            "ONGOING"
+        } else {
+            "ONE_TIME_SNAPSHOT"
+        },
         stopped: false,
         // The first data arrive one to two days later.
         data_start: state.clock.now().date_naive() + chrono::Duration::days(2),
@@ -734,7 +873,13 @@ async fn reports(
     };
     let query = parse_query(raw);
     if !state.knobs().requests.iter().any(|r| r.id == request_id) {
-        return admitted.finish(api_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The specified resource does not exist", "There is no such analyticsReportRequests", None));
+        return admitted.finish(api_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "The specified resource does not exist",
+            "There is no such analyticsReportRequests",
+            None,
+        ));
     }
     let name = query.get("filter[name]");
     let category = query.get("filter[category]");
@@ -756,11 +901,19 @@ pub(crate) fn last_processing(state: &FakeState) -> NaiveDate {
 }
 
 /// Parses `r<n>-<request>` into the report's name and the request.
-fn report_of(state: &FakeState, report_id: &str) -> Option<(&'static str, super::AnalyticsRequest)> {
+fn report_of(
+    state: &FakeState,
+    report_id: &str,
+) -> Option<(&'static str, super::AnalyticsRequest)> {
     let (n, request_id) = report_id.strip_prefix('r')?.split_once('-')?;
     let n: usize = n.parse().ok()?;
     let name = REPORTS.get(n.checked_sub(11)?)?.0;
-    let request = state.knobs().requests.iter().find(|r| r.id == request_id).cloned()?;
+    let request = state
+        .knobs()
+        .requests
+        .iter()
+        .find(|r| r.id == request_id)
+        .cloned()?;
     Some((name, request))
 }
 
@@ -776,13 +929,22 @@ async fn instances(
     };
     let query = parse_query(raw);
     let Some((_, request)) = report_of(&state, &report_id) else {
-        return admitted.finish(api_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The specified resource does not exist", "There is no such analyticsReports", None));
+        return admitted.finish(api_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "The specified resource does not exist",
+            "There is no such analyticsReports",
+            None,
+        ));
     };
     let granularity = query.get("filter[granularity]").map(String::as_str);
     if let Some(g) = granularity
         && !["DAILY", "WEEKLY", "MONTHLY"].contains(&g)
     {
-        return admitted.finish(invalid("filter[granularity]", "The granularity you have specified is invalid."));
+        return admitted.finish(invalid(
+            "filter[granularity]",
+            "The granularity you have specified is invalid.",
+        ));
     }
     let processing = query.get("filter[processingDate]");
     let mut items = Vec::new();
@@ -808,7 +970,9 @@ fn instance_files(state: &FakeState, instance_id: &str) -> Option<Vec<Vec<u8>>> 
     let (name, request) = report_of(state, report_id)?;
     let processing = NaiveDate::parse_from_str(day, "%Y%m%d").ok()?;
     let text = if name == SESSIONS_REPORT || name == CRASHES_REPORT {
-        state.catalogue.analytics_file(name, request.app, processing)
+        state
+            .catalogue
+            .analytics_file(name, request.app, processing)
     } else {
         // Reports storewatch does not read still exist, with only a header.
         "Date\tApp Name\tApp Apple Identifier\tCounts\n".to_owned()
@@ -819,8 +983,20 @@ fn instance_files(state: &FakeState, instance_id: &str) -> Option<Vec<Vec<u8>>> 
         let lines: Vec<&str> = rows.lines().collect();
         let half = lines.len() / 2;
         vec![
-            format!("{header}\n{}", lines[..half].iter().map(|l| format!("{l}\n")).collect::<String>()),
-            format!("{header}\n{}", lines[half..].iter().map(|l| format!("{l}\n")).collect::<String>()),
+            format!(
+                "{header}\n{}",
+                lines[..half]
+                    .iter()
+                    .map(|l| format!("{l}\n"))
+                    .collect::<String>()
+            ),
+            format!(
+                "{header}\n{}",
+                lines[half..]
+                    .iter()
+                    .map(|l| format!("{l}\n"))
+                    .collect::<String>()
+            ),
         ]
     } else {
         vec![text]
@@ -838,11 +1014,21 @@ async fn segments(
         Err(r) => return r,
     };
     let Some(files) = instance_files(&state, &instance_id) else {
-        return admitted.finish(api_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The specified resource does not exist", "There is no such analyticsReportInstances", None));
+        return admitted.finish(api_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "The specified resource does not exist",
+            "There is no such analyticsReportInstances",
+            None,
+        ));
     };
     let fault = state.knobs().segment_faults.pop_front();
     let now = state.clock.now().timestamp();
-    let signed_at = if fault == Some(SegmentFault::Expired) { now - 400 } else { now };
+    let signed_at = if fault == Some(SegmentFault::Expired) {
+        now - 400
+    } else {
+        now
+    };
     let items: Vec<Value> = files
         .iter()
         .enumerate()
@@ -881,19 +1067,46 @@ async fn download(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    *state.knobs().counters.entry(Endpoint::SegmentDownload).or_default() += 1;
+    *state
+        .knobs()
+        .counters
+        .entry(Endpoint::SegmentDownload)
+        .or_default() += 1;
     if headers.contains_key("authorization") {
-        return s3_error(StatusCode::BAD_REQUEST, "InvalidArgument", "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified");
+        return s3_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified",
+        );
     }
     let query = parse_query(raw);
-    let signed_at: i64 = query.get("X-Amz-Date").and_then(|d| d.parse().ok()).unwrap_or(0);
-    let expires: i64 = query.get("X-Amz-Expires").and_then(|d| d.parse().ok()).unwrap_or(0);
+    let signed_at: i64 = query
+        .get("X-Amz-Date")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0);
+    let expires: i64 = query
+        .get("X-Amz-Expires")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0);
     if state.clock.now().timestamp() > signed_at + expires {
         return s3_error(StatusCode::FORBIDDEN, "AccessDenied", "Request has expired");
     }
-    let index: usize = file.split('.').next().and_then(|i| i.parse().ok()).unwrap_or(usize::MAX);
+    let index: usize = file
+        .split('.')
+        .next()
+        .and_then(|i| i.parse().ok())
+        .unwrap_or(usize::MAX);
     match instance_files(&state, &instance_id).and_then(|f| f.into_iter().nth(index)) {
-        Some(bytes) => (StatusCode::OK, [("content-type", "application/octet-stream")], bytes).into_response(),
-        None => s3_error(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist."),
+        Some(bytes) => (
+            StatusCode::OK,
+            [("content-type", "application/octet-stream")],
+            bytes,
+        )
+            .into_response(),
+        None => s3_error(
+            StatusCode::NOT_FOUND,
+            "NoSuchKey",
+            "The specified key does not exist.",
+        ),
     }
 }
