@@ -1,5 +1,7 @@
 //! Collections against the fake over real HTTP: data, request counts, tokens, pacing.
 
+#![allow(clippy::unwrap_used)] // test helpers panic on broken fixtures by design
+
 mod common;
 
 use common::*;

@@ -1,5 +1,7 @@
 //! Bad input at build time, secrets kept out of Debug and errors, and registration.
 
+#![allow(clippy::unwrap_used)] // test helpers panic on broken fixtures by design
+
 use secrecy::SecretString;
 use storewatch_apple::fake::{FakeAppStoreConnect, TestKey};
 use storewatch_apple::{AppStoreConnectConfig, AppStoreConnectSource, KIND, register};

@@ -1,5 +1,7 @@
 //! Every error case of the provider note, against the fake over real HTTP.
 
+#![allow(clippy::unwrap_used)] // test helpers panic on broken fixtures by design
+
 mod common;
 
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! The sales parser over the project's own fixtures and over real samples from
 //! `../shared/fixtures/real/apple/` (a missing sample fails the test).
 
+#![allow(clippy::unwrap_used)] // test helpers panic on broken fixtures by design
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::str::FromStr;

@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: a fake, a source wired to it, requests.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::sync::Arc;
 
