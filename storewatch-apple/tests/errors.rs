@@ -689,3 +689,33 @@ async fn the_fake_validates_like_apple() {
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("Request has expired"));
 }
+
+#[tokio::test]
+async fn an_unknown_bundle_id_fails_only_its_app() {
+    use storewatch_core::model::{AppId, BundleId, Platform};
+    use storewatch_core::source::AppTarget;
+    let fake = fake(FakeAppStoreConnect::builder().apps(2).days(2)).await;
+    let d = fake.catalogue().start;
+    let mut apps = targets(&fake, 2);
+    apps.push(AppTarget {
+        app_id: AppId(9),
+        bundle_id: BundleId::parse(Platform::Ios, "com.fake.missing").unwrap(),
+        store_id: None,
+    });
+    // Known by its stored Apple id only: its own rows are still found.
+    apps[1].bundle_id = BundleId::parse(Platform::Ios, "com.fake.renamed").unwrap();
+    apps[1].store_id = Some(fake.catalogue().apps[1].apple_id.clone());
+    let batch = source(&fake)
+        .collect(&sales_request(apps, d, d))
+        .await
+        .unwrap();
+    assert_eq!(failed_kind(outcome(&batch, 9, d)), ErrorKind::NotFound);
+    assert!(failed_message(outcome(&batch, 9, d)).contains("com.fake.missing"));
+    assert_sales_match(&fake, &batch, 1, d);
+    let e = fake.catalogue().expected_sales(1, d);
+    assert_eq!(
+        value(&batch, 2, &Metric::DOWNLOADS, d, ""),
+        Some(rust_decimal::prelude::ToPrimitive::to_f64(&e.downloads).unwrap())
+    );
+    assert_eq!(fake.request_count(Endpoint::SalesReports), 1);
+}
