@@ -153,3 +153,53 @@ impl TokenSource {
         self.cached.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+#[cfg(all(test, feature = "fake"))]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{DecodingKey, Validation};
+    use storewatch_core::clock::ManualClock;
+
+    #[test]
+    fn claims_header_caching_and_renewal() {
+        let key = crate::fake::TestKey::generate("auth-unit");
+        let clock = ManualClock::new("2026-03-29T10:00:00Z".parse().unwrap());
+        let source = TokenSource::new(
+            &key.issuer_id,
+            &key.key_id,
+            &key.private_pem,
+            Arc::new(clock.clone()),
+        )
+        .unwrap();
+        let token = source.token().unwrap();
+        let header = jsonwebtoken::decode_header(token.as_bytes()).unwrap();
+        assert_eq!(header.alg, Algorithm::ES256);
+        assert_eq!(header.kid.as_deref(), Some(key.key_id.as_str()));
+        assert_eq!(header.typ.as_deref(), Some("JWT"));
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.validate_exp = false;
+        validation.set_audience(&[AUDIENCE]);
+        let decoding = DecodingKey::from_ec_pem(key.public_pem.as_bytes()).unwrap();
+        let claims = jsonwebtoken::decode::<Claims>(token.as_bytes(), &decoding, &validation)
+            .unwrap()
+            .claims;
+        let now = clock.now().timestamp();
+        assert_eq!(claims.iss, key.issuer_id);
+        assert_eq!(claims.aud, "appstoreconnect-v1");
+        assert_eq!(claims.iat, now - 60, "iat slightly in the past");
+        assert!(claims.exp - claims.iat <= 1200);
+        assert!(claims.exp > now + 600);
+        // Reused while valid, renewed when less than a minute remains.
+        clock.advance(std::time::Duration::from_secs(12 * 60));
+        assert_eq!(source.token().unwrap(), token);
+        clock.advance(std::time::Duration::from_secs(2 * 60));
+        let renewed = source.token().unwrap();
+        assert_ne!(renewed, token);
+        // Invalidating an old token leaves the current one alone; the current one is dropped.
+        source.invalidate(&token);
+        assert_eq!(source.token().unwrap(), renewed);
+        source.invalidate(&renewed);
+        clock.advance(std::time::Duration::from_secs(1));
+        assert_ne!(source.token().unwrap(), renewed);
+    }
+}

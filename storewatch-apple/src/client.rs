@@ -515,4 +515,35 @@ mod tests {
             "the third request waits for the first to leave the window"
         );
     }
+
+    #[cfg(feature = "fake")]
+    #[test]
+    fn the_bearer_token_only_goes_to_the_api_host() {
+        let key = crate::fake::TestKey::generate("client-unit");
+        let config = AppStoreConnectConfig::new(
+            key.issuer_id.clone(),
+            key.key_id.clone(),
+            key.private_pem.clone(),
+            "80012345",
+        )
+        .unwrap();
+        let client = Client::new(&config, Arc::new(storewatch_core::clock::SystemClock)).unwrap();
+        let ok = Url::parse("https://api.appstoreconnect.apple.com/v1/apps?cursor=AB").unwrap();
+        assert!(client.is_api_url(&ok));
+        for other in [
+            "https://evil.example.com/v1/apps?cursor=AB",
+            "http://api.appstoreconnect.apple.com/v1/apps",
+            "https://api.appstoreconnect.apple.com:8443/v1/apps",
+        ] {
+            assert!(!client.is_api_url(&Url::parse(other).unwrap()), "{other}");
+        }
+        let url = client
+            .url("/v1/apps", &[("filter[bundleId]", "a.b,c.d")])
+            .unwrap();
+        assert_eq!(url.path(), "/v1/apps");
+        assert_eq!(
+            url.query_pairs().next().unwrap(),
+            ("filter[bundleId]".into(), "a.b,c.d".into())
+        );
+    }
 }
