@@ -16,8 +16,10 @@
 //! # Ok(()) }
 //! ```
 
+mod analytics_api;
 mod catalogue;
 mod keys;
+mod sales_api;
 mod server;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -635,7 +637,7 @@ impl FakeAppStoreConnect {
 
     /// The last processing date with analytics instances now (today, UTC).
     pub fn last_processing_date(&self) -> NaiveDate {
-        server::last_processing(&self.state)
+        analytics_api::last_processing(&self.state)
     }
 
     /// Now, on the fake's clock.

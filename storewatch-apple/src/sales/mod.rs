@@ -13,203 +13,14 @@ use std::io::{BufRead, BufReader, Read};
 use chrono::NaiveDate;
 use flate2::read::MultiGzDecoder;
 use rust_decimal::Decimal;
-use storewatch_core::model::{AppId, Metric, MetricPoint};
 use storewatch_core::{Error, ErrorKind, Result};
+
+mod totals;
+
+pub use totals::{AppSales, ProductKind};
 
 /// Decompressed size past which a report is refused (a gzip bomb, not a sales report).
 pub const MAX_DECOMPRESSED_BYTES: u64 = 4 << 30;
-
-/// What a product type identifier counts as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ProductKind {
-    /// `1`, `1F`, `1T`: first-time download of a free or paid app.
-    Download,
-    /// `1E`, `1EP`, `1EU`: paid custom app.
-    CustomDownload,
-    /// `1-B`, `F1-B`: app bundle.
-    Bundle,
-    /// `3`, `3F`: re-download.
-    Redownload,
-    /// `7`, `7F`, `7T`: update.
-    Update,
-    /// `IA1`: in-app purchase.
-    InAppPurchase,
-    /// `IA3`: restored non-consumable.
-    Restore,
-    /// `IA9`: non-renewing subscription.
-    NonRenewingSubscription,
-    /// `IAY`: auto-renewable subscription.
-    AutoRenewableSubscription,
-    /// `F1`, `F7`, `FI1`, `IA1-M`, `IA9-M`, `IAY-M`: Mac products, kept apart.
-    Mac,
-    /// Anything else (e.g. the legacy `IAC`), kept apart and logged.
-    Other,
-}
-
-impl ProductKind {
-    /// The kind of a product type identifier.
-    pub fn of(id: &str) -> ProductKind {
-        match id {
-            "1" | "1F" | "1T" => ProductKind::Download,
-            "1E" | "1EP" | "1EU" => ProductKind::CustomDownload,
-            "1-B" | "F1-B" => ProductKind::Bundle,
-            "3" | "3F" => ProductKind::Redownload,
-            "7" | "7F" | "7T" => ProductKind::Update,
-            "IA1" => ProductKind::InAppPurchase,
-            "IA3" => ProductKind::Restore,
-            "IA9" => ProductKind::NonRenewingSubscription,
-            "IAY" => ProductKind::AutoRenewableSubscription,
-            "F1" | "F7" | "FI1" | "IA1-M" | "IA9-M" | "IAY-M" => ProductKind::Mac,
-            _ => ProductKind::Other,
-        }
-    }
-
-    /// Whether rows of this kind belong to the parent app named by `Parent Identifier`.
-    pub fn is_in_app(self) -> bool {
-        matches!(
-            self,
-            ProductKind::InAppPurchase
-                | ProductKind::Restore
-                | ProductKind::NonRenewingSubscription
-                | ProductKind::AutoRenewableSubscription
-        )
-    }
-}
-
-/// One app's totals for the day (all decimals are exact; units may be negative).
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct AppSales {
-    /// First-time downloads (`1`, `1F`, `1T`).
-    pub downloads: Decimal,
-    /// Custom-app downloads (`1E`, `1EP`, `1EU`).
-    pub custom_downloads: Decimal,
-    /// App bundles (`1-B`, `F1-B`).
-    pub bundles: Decimal,
-    /// Re-downloads (`3`, `3F`).
-    pub redownloads: Decimal,
-    /// Updates (`7`, `7F`, `7T`).
-    pub updates: Decimal,
-    /// In-app purchase and subscription units (`IA1`, `IA9`, `IAY`).
-    pub iap_units: Decimal,
-    /// `IAY` units whose `Subscription` is `New`.
-    pub subscriptions_new: Decimal,
-    /// `IAY` units whose `Subscription` is `Renewal`.
-    pub subscription_renewals: Decimal,
-    /// Restored non-consumables (`IA3`).
-    pub restores: Decimal,
-    /// Mac product units.
-    pub mac_units: Decimal,
-    /// Units of unknown product types.
-    pub other_units: Decimal,
-    /// Refunded units (the absolute sum of negative `Units`), already included above.
-    pub refunded_units: Decimal,
-    /// Σ `Units × Developer Proceeds` per `Currency of Proceeds`.
-    pub proceeds: BTreeMap<String, Decimal>,
-}
-
-impl AppSales {
-    fn add(&mut self, kind: ProductKind, units: Decimal, subscription: &[u8]) {
-        let slot = match kind {
-            ProductKind::Download => &mut self.downloads,
-            ProductKind::CustomDownload => &mut self.custom_downloads,
-            ProductKind::Bundle => &mut self.bundles,
-            ProductKind::Redownload => &mut self.redownloads,
-            ProductKind::Update => &mut self.updates,
-            ProductKind::InAppPurchase | ProductKind::NonRenewingSubscription => {
-                &mut self.iap_units
-            }
-            ProductKind::AutoRenewableSubscription => {
-                match subscription {
-                    b"New" => self.subscriptions_new += units,
-                    b"Renewal" => self.subscription_renewals += units,
-                    _ => {}
-                }
-                &mut self.iap_units
-            }
-            ProductKind::Restore => &mut self.restores,
-            ProductKind::Mac => &mut self.mac_units,
-            ProductKind::Other => &mut self.other_units,
-        };
-        *slot += units;
-        if units.is_sign_negative() {
-            self.refunded_units -= units;
-        }
-    }
-
-    /// Adds another set of totals (an app's own rows and its in-app rows).
-    pub fn merge(&mut self, other: &AppSales) {
-        self.downloads += other.downloads;
-        self.custom_downloads += other.custom_downloads;
-        self.bundles += other.bundles;
-        self.redownloads += other.redownloads;
-        self.updates += other.updates;
-        self.iap_units += other.iap_units;
-        self.subscriptions_new += other.subscriptions_new;
-        self.subscription_renewals += other.subscription_renewals;
-        self.restores += other.restores;
-        self.mac_units += other.mac_units;
-        self.other_units += other.other_units;
-        self.refunded_units += other.refunded_units;
-        for (currency, amount) in &other.proceeds {
-            *self.proceeds.entry(currency.clone()).or_default() += *amount;
-        }
-    }
-
-    /// The storewatch points of these totals for `app` on `date`.
-    ///
-    /// `proceeds` gets one segment per currency; its total (segment `""`) is emitted only
-    /// when the day has at most one currency, because adding currencies needs FX rates
-    /// storewatch does not have.
-    pub fn points(&self, app: AppId, date: NaiveDate) -> Vec<MetricPoint> {
-        let f = |d: Decimal| f64::try_from(d).unwrap_or(0.0);
-        let mut points = vec![
-            MetricPoint::total(app, Metric::DOWNLOADS, date, f(self.downloads)),
-            MetricPoint::total(app, Metric::REDOWNLOADS, date, f(self.redownloads)),
-            MetricPoint::total(app, Metric::UPDATES, date, f(self.updates)),
-            MetricPoint::total(app, Metric::IAP_UNITS, date, f(self.iap_units)),
-        ];
-        let nonzero: Vec<(&String, &Decimal)> = self.proceeds.iter().collect();
-        if nonzero.len() <= 1 {
-            let total = nonzero.first().map(|(_, v)| **v).unwrap_or_default();
-            points.push(MetricPoint::total(app, Metric::PROCEEDS, date, f(total)));
-        }
-        for (currency, amount) in nonzero {
-            points.push(
-                MetricPoint::total(app, Metric::PROCEEDS, date, f(*amount))
-                    .with_segment(format!("currency:{currency}")),
-            );
-        }
-        points
-    }
-}
-
-/// A fast hasher for short identifier keys: the keys come from Apple's report, not from
-/// an adversary who could aim collisions at the table.
-#[derive(Default, Clone, Copy)]
-struct IdHasher(u64);
-
-impl std::hash::Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = self.0;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-        for b in chunks.remainder() {
-            h = (h.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-        self.0 = h;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type IdMap<V> = HashMap<Box<[u8]>, V, std::hash::BuildHasherDefault<IdHasher>>;
 
 /// A parsed daily sales report: totals by Apple id (app rows) and by parent SKU (in-app rows).
 #[derive(Debug, Clone, Default)]
@@ -218,8 +29,8 @@ pub struct SalesSummary {
     pub date: NaiveDate,
     /// Data rows read.
     pub rows: u64,
-    by_apple_id: IdMap<AppSales>,
-    by_parent_sku: IdMap<AppSales>,
+    by_apple_id: HashMap<Box<[u8]>, AppSales>,
+    by_parent_sku: HashMap<Box<[u8]>, AppSales>,
     /// Rows of unknown product types, by identifier.
     pub unknown_product_types: BTreeMap<String, u64>,
 }
@@ -688,20 +499,5 @@ mod tests {
         for bad in ["", "-", ".", "1.2.3", "abc", "1,000", "1e3"] {
             assert_eq!(parse_decimal(bad.as_bytes()), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn product_kinds() {
-        assert_eq!(ProductKind::of("1F"), ProductKind::Download);
-        assert_eq!(ProductKind::of("3"), ProductKind::Redownload);
-        assert_eq!(ProductKind::of("7T"), ProductKind::Update);
-        assert_eq!(
-            ProductKind::of("IAY"),
-            ProductKind::AutoRenewableSubscription
-        );
-        assert!(ProductKind::of("IA1").is_in_app());
-        assert!(!ProductKind::of("1").is_in_app());
-        assert_eq!(ProductKind::of("IAC"), ProductKind::Other);
-        assert_eq!(ProductKind::of("FI1"), ProductKind::Mac);
     }
 }
