@@ -171,14 +171,16 @@ pub(crate) async fn ensure_request(
     Ok(Some(created.data.id))
 }
 
-/// The ids of the reports storewatch reads, by name.
+/// The ids of the reports storewatch reads, by name. All reports are listed (one page of
+/// at most 200) rather than one category, because the category of `App Crashes` is not
+/// documented with certainty.
 pub(crate) async fn find_reports(
     client: &Client,
     request_id: &str,
 ) -> Result<HashMap<String, String>, CallError> {
     let url = client.url(
         &format!("/v1/analyticsReportRequests/{request_id}/reports"),
-        &[("filter[category]", "APP_USAGE"), ("limit", "200")],
+        &[("limit", "200")],
     )?;
     let reports: Vec<Resource<ReportAttributes>> = get_all(client, url).await?;
     Ok(reports

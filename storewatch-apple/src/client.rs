@@ -85,15 +85,38 @@ impl RateLimitHeader {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct PaceState {
     limit: Option<u32>,
+    /// The budget the last rate-limit header advertised, plus slots freed since.
     remaining: Option<u32>,
+    /// When that header was read.
+    observed_at: Instant,
     /// Requests sent since `remaining` was observed (and those in flight then).
     since_observed: u32,
     in_flight: u32,
-    /// When this client's requests within the window were sent.
-    sent: VecDeque<Instant>,
+    /// When this client's requests within the window were answered. Apple counts a
+    /// request from when it receives it, which is before we see the answer, so a slot
+    /// is surely free one window after the answer.
+    answered: VecDeque<Instant>,
+}
+
+impl PaceState {
+    /// Drops answers older than the window; those that left it after the last header
+    /// gave their slot back.
+    fn prune(&mut self, now: Instant, window: Duration) {
+        while let Some(t) = self.answered.front().copied() {
+            if now < t + window {
+                break;
+            }
+            self.answered.pop_front();
+            if t + window > self.observed_at
+                && let Some(r) = self.remaining.as_mut()
+            {
+                *r += 1;
+            }
+        }
+    }
 }
 
 /// Paces requests to the advertised budget of a rolling window.
@@ -108,10 +131,16 @@ struct Pacer {
 impl Pacer {
     fn new(window: Duration, reserve: u32) -> Pacer {
         Pacer {
-            state: Mutex::new(PaceState::default()),
+            state: Mutex::new(PaceState {
+                limit: None,
+                remaining: None,
+                observed_at: Instant::now(),
+                since_observed: 0,
+                in_flight: 0,
+                answered: VecDeque::new(),
+            }),
             window,
-            // Apple's window starts when it receives a request, a little after we send it.
-            margin: (window / 60).max(Duration::from_millis(100)),
+            margin: (window / 100).max(Duration::from_millis(20)),
             reserve,
         }
     }
@@ -126,21 +155,23 @@ impl Pacer {
             let wait = {
                 let mut s = self.lock();
                 let now = Instant::now();
-                while s.sent.front().is_some_and(|t| now >= *t + self.window) {
-                    s.sent.pop_front();
-                }
+                s.prune(now, self.window);
                 let budget = s.remaining.map(|r| r.saturating_sub(self.reserve));
                 match budget {
-                    Some(budget) if s.since_observed >= budget => match s.sent.front() {
-                        Some(oldest) => Some((*oldest + self.window + self.margin) - now),
-                        None => {
-                            // Someone else spent the budget: probe again after one slot's time.
-                            s.remaining = None;
-                            Some(self.window / s.limit.unwrap_or(3600).max(1))
+                    Some(budget) if s.since_observed >= budget => {
+                        match s.answered.front() {
+                            Some(oldest) => Some((*oldest + self.window + self.margin) - now),
+                            // Our own requests in flight will answer (and refresh the
+                            // budget) soon.
+                            None if s.in_flight > 0 => Some(self.margin),
+                            None => {
+                                // Someone else spent the budget: probe after one slot's time.
+                                s.remaining = None;
+                                Some(self.window / s.limit.unwrap_or(3600).max(1))
+                            }
                         }
-                    },
+                    }
                     _ => {
-                        s.sent.push_back(now);
                         s.since_observed += 1;
                         s.in_flight += 1;
                         None
@@ -152,32 +183,24 @@ impl Pacer {
                 Some(wait) => {
                     tracing::debug!(?wait, "App Store Connect budget spent; pacing");
                     tokio::time::sleep(wait).await;
-                    let mut s = self.lock();
-                    let now = Instant::now();
-                    // Requests that left the window gave their slots back.
-                    let mut freed = 0;
-                    while s.sent.front().is_some_and(|t| now >= *t + self.window) {
-                        s.sent.pop_front();
-                        freed += 1;
-                    }
-                    if let Some(r) = s.remaining.as_mut() {
-                        *r += freed;
-                    }
                 }
             }
         }
     }
 
-    /// Records a response's rate-limit header (or its absence) for a finished request.
+    /// Records a finished request and its rate-limit header (when it had one).
     fn finish(&self, header: Option<RateLimitHeader>) {
         let mut s = self.lock();
+        let now = Instant::now();
         s.in_flight = s.in_flight.saturating_sub(1);
+        s.answered.push_back(now);
         if let Some(h) = header {
             if h.limit.is_some() {
                 s.limit = h.limit;
             }
             if let Some(rem) = h.remaining {
                 s.remaining = Some(rem);
+                s.observed_at = now;
                 // Requests still in flight may not be counted in this header yet.
                 s.since_observed = s.in_flight;
             }

@@ -294,12 +294,15 @@ impl AppStoreConnectSource {
                 }
             }
         }
-        // A day counts as covered only when every report has reached it.
-        result.covered_through = if covered.len() == 2 {
-            covered.into_iter().min().flatten()
-        } else {
-            None
-        };
+        // A day counts as covered only when every report read has reached it.
+        if ids.reports.len() < 2 {
+            tracing::warn!(
+                apple_id,
+                found = ?ids.reports.keys().collect::<Vec<_>>(),
+                "analytics reports missing from the request's list"
+            );
+        }
+        result.covered_through = covered.into_iter().min().flatten();
         Ok(Some(result))
     }
 
