@@ -360,7 +360,11 @@ async fn the_burst_limit_is_survived() {
     let fake = fake(FakeAppStoreConnect::builder().apps(2).days(12)).await;
     fake.set_burst_limit(Some(1));
     let (start, end) = (fake.catalogue().start, fake.catalogue().last_day());
-    let batch = source(&fake)
+    // Three requests in flight against a burst limit of one: retries must outlast the
+    // contention, however the scheduler interleaves them.
+    let mut config = fake.config();
+    config.http.max_retries = 20;
+    let batch = source_with(&fake, config)
         .collect(&sales_request(targets(&fake, 2), start, end))
         .await
         .unwrap();
@@ -372,6 +376,7 @@ async fn the_burst_limit_is_survived() {
         "{:?}",
         batch.outcomes
     );
+    assert!(fake.rate_limited_count() > 0, "the burst limit was hit");
 }
 
 #[tokio::test]

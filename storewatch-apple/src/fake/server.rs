@@ -169,6 +169,9 @@ pub(crate) async fn gate(
 ) -> Result<Admitted, Response> {
     state.in_flight.fetch_add(1, Ordering::SeqCst);
     let guard = InFlight(state.clone());
+    // Let concurrent requests overlap as they would on a real server, even on a
+    // single-threaded runtime, so the burst limit can see them.
+    tokio::task::yield_now().await;
     let fault = {
         let mut knobs = state.knobs();
         *knobs.counters.entry(endpoint).or_default() += 1;
