@@ -531,7 +531,7 @@ impl AppStoreConnectSource {
             } else {
                 DayOutcome::Failed(e.detached())
             }
-        } else if no_sales && points.iter().all(|p| p.value == 0.0) {
+        } else if points.is_empty() || (no_sales && points.iter().all(|p| p.value == 0.0)) {
             DayOutcome::NoData
         } else {
             DayOutcome::Collected
