@@ -519,19 +519,41 @@ impl AppStoreConnectSource {
             }
         }
         points.retain(|p| req.wants(&p.metric));
-        let outcome = if matches!(sales, Some(SalesDay::NotYet)) || analytics_pending {
-            DayOutcome::NotYetAvailable {
-                retry_after: Some(self.retry_time()),
+        let not_yet = || DayOutcome::NotYetAvailable {
+            retry_after: Some(self.retry_time()),
+        };
+        if matches!(sales, Some(SalesDay::NotYet)) {
+            // The day is not published: nothing of it is returned yet.
+            return (Vec::new(), not_yet());
+        }
+        let has_sales = points
+            .iter()
+            .any(|p| !ANALYTICS_METRICS.contains(&p.metric));
+        let outcome = if has_sales {
+            // Sales of the day flow even while its analytics are pending or failing; the
+            // analytics metrics are simply absent and a later collection fills them in.
+            if analytics_pending {
+                tracing::info!(%app, %day, "analytics not produced yet; sales points returned alone");
             }
+            if let Some(e) = analytics_failed {
+                tracing::warn!(%app, %day, error = %e, "analytics failed; sales points returned alone");
+            }
+            if no_sales && points.iter().all(|p| p.value == 0.0) {
+                DayOutcome::NoData
+            } else {
+                DayOutcome::Collected
+            }
+        } else if analytics_pending {
+            points.clear();
+            not_yet()
         } else if let Some(e) = analytics_failed {
+            points.clear();
             if e.is_retryable() {
-                DayOutcome::NotYetAvailable {
-                    retry_after: Some(self.retry_time()),
-                }
+                not_yet()
             } else {
                 DayOutcome::Failed(e.detached())
             }
-        } else if points.is_empty() || (no_sales && points.iter().all(|p| p.value == 0.0)) {
+        } else if points.is_empty() {
             DayOutcome::NoData
         } else {
             DayOutcome::Collected

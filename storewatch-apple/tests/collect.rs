@@ -219,7 +219,13 @@ async fn app_without_analytics_request_gets_one_and_waits_while_downloads_flow()
             .any(|(_, access, stopped)| access == "ONGOING" && !stopped),
         "{requests:?}"
     );
-    match outcome(&batch, 2, d) {
+    assert!(
+        matches!(outcome(&batch, 2, d), DayOutcome::Collected),
+        "sales of the day are collected while analytics are pending"
+    );
+    let only = CollectRequest::new(targets(&fake, 2), d, d).with_metrics(vec![Metric::SESSIONS]);
+    let analytics_only = source.collect(&only).await.unwrap();
+    match outcome(&analytics_only, 2, d) {
         DayOutcome::NotYetAvailable { retry_after } => assert!(retry_after.is_some()),
         other => panic!("analytics not there yet: {other:?}"),
     }

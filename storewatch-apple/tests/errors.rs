@@ -530,13 +530,28 @@ async fn a_key_that_may_not_create_analytics_requests_fails_analytics_only() {
         .collect(&CollectRequest::new(targets(&fake, 1), d, d))
         .await
         .unwrap();
-    assert_eq!(
-        failed_kind(outcome(&batch, 1, d)),
-        ErrorKind::PermissionDenied
-    );
+    assert!(matches!(outcome(&batch, 1, d), DayOutcome::Collected));
+    assert!(value(&batch, 1, &Metric::SESSIONS, d, "").is_none());
     assert!(
         value(&batch, 1, &Metric::DOWNLOADS, d, "").is_some(),
         "sales still flow"
+    );
+    let only = CollectRequest::new(targets(&fake, 1), d, d).with_metrics(vec![Metric::SESSIONS]);
+    let reader_source = source_with(
+        &fake,
+        AppStoreConnectConfig::new(
+            reader.issuer_id.clone(),
+            reader.key_id.clone(),
+            reader.private_pem.clone(),
+            "80012345",
+        )
+        .unwrap()
+        .with_base_url(fake.base_url()),
+    );
+    let batch = reader_source.collect(&only).await.unwrap();
+    assert_eq!(
+        failed_kind(outcome(&batch, 1, d)),
+        ErrorKind::PermissionDenied
     );
 }
 

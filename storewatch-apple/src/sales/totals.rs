@@ -145,9 +145,8 @@ impl AppSales {
 
     /// The storewatch points of these totals for `app` on `date`.
     ///
-    /// `proceeds` gets one segment per currency; its total (segment `""`) is emitted only
-    /// when the day has at most one currency, because adding currencies needs FX rates
-    /// storewatch does not have.
+    /// `proceeds` gets one segment per currency plus a total (segment `""`) that adds the
+    /// currencies' amounts without conversion: exact on single-currency days only.
     pub fn points(&self, app: AppId, date: NaiveDate) -> Vec<MetricPoint> {
         let f = |d: Decimal| f64::try_from(d).unwrap_or(0.0);
         let mut points = vec![
@@ -156,12 +155,12 @@ impl AppSales {
             MetricPoint::total(app, Metric::UPDATES, date, f(self.updates)),
             MetricPoint::total(app, Metric::IAP_UNITS, date, f(self.iap_units)),
         ];
-        let nonzero: Vec<(&String, &Decimal)> = self.proceeds.iter().collect();
-        if nonzero.len() <= 1 {
-            let total = nonzero.first().map(|(_, v)| **v).unwrap_or_default();
-            points.push(MetricPoint::total(app, Metric::PROCEEDS, date, f(total)));
-        }
-        for (currency, amount) in nonzero {
+        // The total adds the amounts of every currency as they are (no FX rates here):
+        // exact on single-currency days, a rough size otherwise; the per-currency
+        // segments are the figures to read.
+        let total: Decimal = self.proceeds.values().copied().sum();
+        points.push(MetricPoint::total(app, Metric::PROCEEDS, date, f(total)));
+        for (currency, amount) in &self.proceeds {
             points.push(
                 MetricPoint::total(app, Metric::PROCEEDS, date, f(*amount))
                     .with_segment(format!("currency:{currency}")),

@@ -1,4 +1,76 @@
-//! Alerting (DESIGN §6): the [`AlertEvaluator`] trait and the events it produces.
+//! Alerting (DESIGN §6): the [`AlertEvaluator`] trait, the events it produces and
+//! [`RuleEvaluator`], the reference implementation.
+//!
+//! ```
+//! use chrono::{NaiveDate, TimeZone, Utc};
+//! use storewatch_core::alert::{AlertEvaluator, AlertEventKind, RuleEvaluator};
+//! use storewatch_core::analysis::{Analysis, SeriesKey, SeriesSummary};
+//! use storewatch_core::model::{
+//!     AlertRule, AlertRuleSpec, AlertStates, AlertStatus, AppId, BundleId, ChannelId,
+//!     Condition, Direction, Metric, Platform, RuleId, Severity, Window,
+//! };
+//!
+//! # fn main() -> storewatch_core::Result<()> {
+//! let now = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+//! // Downloads falling by at least 30 % week over week, from at least 100 a day.
+//! let mut spec = AlertRuleSpec::new(
+//!     "downloads collapse",
+//!     Metric::DOWNLOADS,
+//!     Condition::PctChange { window: Window::Wow, direction: Direction::Down, threshold_pct: 30.0 },
+//!     Severity::Critical,
+//!     ChannelId(1),
+//! )?;
+//! spec.min_baseline = Some(100.0);
+//! let rules = [AlertRule { id: RuleId(7), version: 1, created_at: now, updated_at: now, spec }];
+//!
+//! // 400 downloads on D against 1,000 on D−7: −60 %.
+//! let analysis = Analysis {
+//!     day: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+//!     summaries: vec![SeriesSummary {
+//!         key: SeriesKey {
+//!             platform: Platform::Ios,
+//!             bundle_id: BundleId::parse(Platform::Ios, "com.example.app")?,
+//!             metric: Metric::DOWNLOADS,
+//!             segment: String::new(),
+//!             app_id: AppId(1),
+//!         },
+//!         value: 400.0,
+//!         prev_day: Some(420.0),
+//!         dod_pct: Some(-400.0 / 21.0),
+//!         prev_week: Some(1_000.0),
+//!         wow_pct: Some(-60.0),
+//!         prev_year: None,
+//!         yoy_pct: None,
+//!         avg_7d: 800.0,
+//!         avg_28d: 950.0,
+//!         seasonal_median: None,
+//!         seasonal_mad: None,
+//!         seasonal_z: None,
+//!     }],
+//! };
+//!
+//! let evaluation = RuleEvaluator::new().evaluate(&analysis, &rules, &AlertStates::new(), now);
+//! let event = &evaluation.events[0];
+//! assert_eq!(event.kind, AlertEventKind::Firing);
+//! assert_eq!((event.value, event.baseline, event.change_pct), (400.0, Some(1_000.0), Some(-60.0)));
+//! assert_eq!(evaluation.states[0].status, AlertStatus::Firing);
+//!
+//! // Evaluating the same day again, with the stored states, changes nothing.
+//! let stored: AlertStates =
+//!     evaluation.states.into_iter().map(|s| (s.fingerprint.clone(), s)).collect();
+//! let again = RuleEvaluator::new().evaluate(&analysis, &rules, &stored, now);
+//! assert!(again.events.is_empty() && again.states.is_empty());
+//! # Ok(())
+//! # }
+//! ```
+
+mod reading;
+mod rules;
+#[cfg(test)]
+mod tests;
+mod transition;
+
+pub use rules::RuleEvaluator;
 
 use std::fmt::Debug;
 use std::sync::Arc;

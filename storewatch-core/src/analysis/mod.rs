@@ -1,7 +1,24 @@
 //! Analysis (DESIGN §5): the [`Analyzer`] trait, the history it reads and the
 //! per-series summaries it produces.
+//!
+//! Implementations:
+//! - `PolarsAnalyzer` (crate feature `polars`): the default, one vectorized polars query
+//!   over every series;
+//! - `NaiveAnalyzer` (crate feature `testkit`, and in this crate's tests): the plain-loop
+//!   reference the property tests compare `PolarsAnalyzer` with, and the baseline of the
+//!   analysis bench. It is correct but slow; use it to check another implementation.
 
+#[cfg(all(test, feature = "polars"))]
+mod agreement;
+#[cfg(test)]
+mod cases;
+#[cfg(feature = "polars")]
+mod columns;
 mod history;
+#[cfg(any(test, feature = "testkit"))]
+mod naive;
+#[cfg(feature = "polars")]
+mod polars;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -9,7 +26,11 @@ use std::sync::Arc;
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "polars")]
+pub use self::polars::PolarsAnalyzer;
 pub use history::{MetricHistory, Series, SeriesKey};
+#[cfg(any(test, feature = "testkit"))]
+pub use naive::NaiveAnalyzer;
 
 use crate::Result;
 

@@ -61,7 +61,9 @@ pub struct AlertState {
     pub since: DateTime<Utc>,
     /// When a card was last sent for it.
     pub last_notified: Option<DateTime<Utc>>,
-    /// The severity last notified.
+    /// The severity of the last firing card; `None` before the first one and once a
+    /// resolved card has closed it (so the next firing is news, not a repeat held back
+    /// by the cooldown).
     pub last_severity: Option<Severity>,
 }
 

@@ -65,14 +65,14 @@ impl Spec for AppSpec {
     fn validate(&self) -> Result<()> {
         validate_name("name", &self.name)?;
         BundleId::parse(self.platform, self.bundle_id.as_str())?;
-        if let Some(store_id) = &self.store_id {
-            if store_id.is_empty() || !store_id.chars().all(|c| c.is_ascii_digit()) {
-                return Err(Error::invalid_field(
-                    "store_id",
-                    store_id,
-                    "Apple's numeric app id",
-                ));
-            }
+        if let Some(store_id) = &self.store_id
+            && (store_id.is_empty() || !store_id.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Err(Error::invalid_field(
+                "store_id",
+                store_id,
+                "Apple's numeric app id",
+            ));
         }
         Ok(())
     }

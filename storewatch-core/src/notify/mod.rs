@@ -1,6 +1,8 @@
 //! Notification (DESIGN §3): the [`Notifier`] trait and the messages it renders.
 
 mod message;
+mod recording;
+mod retry;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -9,6 +11,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use message::{AlertNotification, AppReport, DailyReport, MetricLine, PlatformTotal};
+pub use recording::{Recorded, RecordingNotifier};
+pub use retry::RetryingNotifier;
 
 use crate::Result;
 

@@ -1,11 +1,21 @@
 //! Scheduling (DESIGN §7): the [`Scheduler`] trait, the [`ExecutionRunner`] it hands
-//! executions to, and how an execution's end is recorded and retried.
+//! executions to, and how an execution's end is recorded and retried; the calendar of
+//! slots ([`next_fire`]); and [`StoreScheduler`], the default scheduler, which
+//! coordinates any number of instances through the store alone.
 
+mod calendar;
+mod config;
+mod executor;
 mod retry;
 mod runner;
+mod slots;
+mod store_scheduler;
 
+pub use calendar::{latest_slot_at_or_before, next_fire, target_date};
+pub use config::SchedulerConfig;
 pub use retry::{RetryPolicy, complete_execution};
 pub use runner::{ExecutionRunner, RunReport};
+pub use store_scheduler::{StoreScheduler, TickReport};
 
 use std::fmt::Debug;
 

@@ -20,9 +20,11 @@
 //! ```
 
 mod keyring;
+mod records;
 mod sealed;
 
 pub use keyring::{Keyring, MASTER_KEY_ENV, MASTER_KEYS_ENV};
+pub use records::{create_channel, create_credential, rotate_keys};
 pub use sealed::SealedSecret;
 
 use secrecy::{ExposeSecret, SecretString};

@@ -4,7 +4,7 @@
 //! Every implementation passes `testkit::store::check_all`; that suite is the precise
 //! statement of the contracts below.
 
-// mod memory;
+mod memory;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-// pub use memory::MemoryStore;
+pub use memory::MemoryStore;
 
 use crate::Result;
 use crate::analysis::MetricHistory;

@@ -1,5 +1,7 @@
 //! [`MetricSource`]: where daily numbers come from (App Store Connect, Google Play, …).
 
+mod memory;
+
 use std::fmt::Debug;
 use std::sync::Arc;
 
@@ -7,6 +9,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::model::{AppId, BundleId, Metric, MetricPoint, Platform};
+pub use memory::MemorySource;
+
 use crate::{Error, Result};
 
 /// One app a collection is for, with what the source needs to find it.
