@@ -1,5 +1,7 @@
 //! Apple sales report parse + aggregate throughput against plain gzip decoding of the same
 //! bytes, measured in the same run. Prints the ratio (target ≥ 0.6 of decode speed).
+//!
+//! `cargo bench -p storewatch-benches --bench apple_parse`
 #![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
 
 use std::io::{Read, Write};
