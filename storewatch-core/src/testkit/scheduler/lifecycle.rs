@@ -258,7 +258,13 @@ pub async fn panicking_runner_is_recorded_failed<S: Store + 'static>(store: S) {
         Task::AlertCheck => RunBehaviour::Panic,
         _ => RunBehaviour::Succeed,
     }));
-    let sched = test_scheduler(&store, &runner, test_config());
+    // A long lease: printing the panic's backtrace can take longer than the 1 s test
+    // lease on a loaded machine, and this check is about the panic, not lease expiry.
+    let sched = test_scheduler(
+        &store,
+        &runner,
+        test_config().with_lease(Duration::from_secs(10)),
+    );
     let l = RunningLoop::start(&sched);
     let boom = sched
         .trigger(manual(Task::AlertCheck))
