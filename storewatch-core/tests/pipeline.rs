@@ -161,6 +161,18 @@ fn quiet_evaluator() -> Arc<dyn AlertEvaluator> {
     Arc::new(e)
 }
 
+/// Runs `exec` to its end as the test instance, with the default retry policy.
+async fn execute(p: &Pipeline, w: &World, exec: &Execution) -> (Execution, Option<Execution>) {
+    p.execute(
+        exec,
+        &w.instance,
+        CancellationToken::new(),
+        &RetryPolicy::default(),
+    )
+    .await
+    .unwrap()
+}
+
 async fn claim(w: &World, new: NewExecution) -> Execution {
     let inserted = w.store.insert_execution(new).await.unwrap().unwrap();
     let claimed = w
@@ -226,15 +238,7 @@ async fn one_app_failing_does_not_cost_the_others_their_points() {
         quiet_evaluator(),
     );
     let exec = claim(&w, manual(Task::DataCollection)).await;
-    let (done, retry) = p
-        .execute(
-            &exec,
-            &w.instance,
-            CancellationToken::new(),
-            &RetryPolicy::default(),
-        )
-        .await
-        .unwrap();
+    let (done, retry) = execute(&p, &w, &exec).await;
 
     assert_eq!(done.status, ExecutionStatus::Failed);
     assert_eq!(done.error_count, 1);
@@ -270,15 +274,7 @@ async fn not_yet_available_is_pending_not_an_error_and_queues_a_retry() {
         quiet_evaluator(),
     );
     let exec = claim(&w, manual(Task::DataCollection)).await;
-    let (done, retry) = p
-        .execute(
-            &exec,
-            &w.instance,
-            CancellationToken::new(),
-            &RetryPolicy::default(),
-        )
-        .await
-        .unwrap();
+    let (done, retry) = execute(&p, &w, &exec).await;
 
     assert_eq!(done.status, ExecutionStatus::Success);
     assert_eq!((done.error_count, done.success_count), (0, 1));
@@ -450,15 +446,7 @@ async fn a_retry_does_not_resend_what_was_delivered() {
     let p = pipeline(&w, registry, analyzer, evaluator);
 
     let first = claim(&w, manual(Task::AlertCheck)).await;
-    let (first, retry) = p
-        .execute(
-            &first,
-            &w.instance,
-            CancellationToken::new(),
-            &RetryPolicy::default(),
-        )
-        .await
-        .unwrap();
+    let (first, retry) = execute(&p, &w, &first).await;
     assert_eq!(first.status, ExecutionStatus::Failed);
     assert_eq!(
         (
@@ -482,15 +470,7 @@ async fn a_retry_does_not_resend_what_was_delivered() {
         NewExecution::retry(&first, "2026-03-02T06:00:00Z".parse().unwrap()),
     )
     .await;
-    let (second, _) = p
-        .execute(
-            &second,
-            &w.instance,
-            CancellationToken::new(),
-            &RetryPolicy::default(),
-        )
-        .await
-        .unwrap();
+    let (second, _) = execute(&p, &w, &second).await;
     assert_eq!(
         second.status,
         ExecutionStatus::Success,
@@ -682,15 +662,7 @@ async fn a_planted_secret_never_leaks_into_debug_errors_or_logs() {
     let (analyzer, evaluator) = alerting(&w, rules);
     let p = pipeline(&w, registry, analyzer, evaluator);
     let exec = claim(&w, manual(Task::FullAnalysis)).await;
-    let (done, _) = p
-        .execute(
-            &exec,
-            &w.instance,
-            CancellationToken::new(),
-            &RetryPolicy::default(),
-        )
-        .await
-        .unwrap();
+    let (done, _) = execute(&p, &w, &exec).await;
     assert_eq!(done.status, ExecutionStatus::Failed);
 
     let credentials = w.store.list_credentials().await.unwrap();

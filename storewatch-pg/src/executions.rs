@@ -105,19 +105,7 @@ impl PostgresStore {
         &self,
         new: NewExecution,
     ) -> Result<Option<Execution>> {
-        if !matches!(
-            new.status,
-            ExecutionStatus::Pending | ExecutionStatus::Skipped
-        ) {
-            return Err(Error::invalid_field(
-                "status",
-                new.status.as_str(),
-                "pending, or skipped for a missed slot",
-            ));
-        }
-        if new.attempt == 0 {
-            return Err(Error::invalid_field("attempt", new.attempt, "at least 1"));
-        }
+        new.validate()?;
         // A skipped slot is over the moment it is recorded.
         let row = sqlx::query(
             "INSERT INTO executions (schedule_id, trigger, status, task, app_id, target_date,
@@ -262,16 +250,8 @@ impl PostgresStore {
         instance: &InstanceId,
         outcome: ExecutionOutcome,
     ) -> Result<Execution> {
+        outcome.validate()?;
         let status = outcome.status;
-        if let Some(s) = status
-            && (!s.is_final() || s == ExecutionStatus::Skipped)
-        {
-            return Err(Error::invalid_field(
-                "status",
-                s.as_str(),
-                "success, failed, timeout or cancelled",
-            ));
-        }
         // Without a status, the counts and a pending cancel decide it.
         let row = sqlx::query(
             "UPDATE executions SET

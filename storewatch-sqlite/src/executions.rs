@@ -104,23 +104,7 @@ impl SqliteStore {
         &self,
         new: NewExecution,
     ) -> Result<Option<Execution>> {
-        if !matches!(
-            new.status,
-            ExecutionStatus::Pending | ExecutionStatus::Skipped
-        ) {
-            return Err(Error::invalid_field(
-                "status",
-                new.status.as_str(),
-                "pending, or skipped for a missed slot",
-            ));
-        }
-        if new.attempt == 0 {
-            return Err(Error::invalid_field(
-                "attempt",
-                0,
-                "an attempt number from 1",
-            ));
-        }
+        new.validate()?;
         let what = "inserting an execution";
         let now = self.clock_now();
         // A skipped slot is over the moment it is recorded.
@@ -299,18 +283,12 @@ impl SqliteStore {
         instance: &InstanceId,
         outcome: ExecutionOutcome,
     ) -> Result<Execution> {
+        outcome.validate()?;
         let status = outcome.status.unwrap_or(if outcome.error_count > 0 {
             ExecutionStatus::Failed
         } else {
             ExecutionStatus::Success
         });
-        if !status.is_final() || status == ExecutionStatus::Skipped {
-            return Err(Error::invalid_field(
-                "status",
-                status.as_str(),
-                "success, failed, timeout or cancelled",
-            ));
-        }
         let what = "recording an execution's outcome";
         let mut tx = self.write_tx(what).await?;
         let exec = Self::held(&mut tx, id, instance, what).await?;

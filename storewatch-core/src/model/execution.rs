@@ -212,6 +212,29 @@ pub struct NewExecution {
 }
 
 impl NewExecution {
+    /// Checks what every store requires before inserting: status `Pending` (or
+    /// `Skipped` for a missed slot) and an attempt number from 1.
+    pub fn validate(&self) -> Result<()> {
+        if !matches!(
+            self.status,
+            ExecutionStatus::Pending | ExecutionStatus::Skipped
+        ) {
+            return Err(Error::invalid_field(
+                "status",
+                self.status.as_str(),
+                "pending, or skipped for a missed slot",
+            ));
+        }
+        if self.attempt == 0 {
+            return Err(Error::invalid_field(
+                "attempt",
+                0,
+                "an attempt number from 1",
+            ));
+        }
+        Ok(())
+    }
+
     /// A pending manual execution of `task` for `target_date`, runnable from `now`,
     /// with no retries and a 30 minute timeout.
     pub fn manual(task: Task, target_date: NaiveDate, now: DateTime<Utc>) -> Self {
@@ -324,6 +347,19 @@ pub struct ExecutionOutcome {
 }
 
 impl ExecutionOutcome {
+    /// Refuses a status an execution cannot end with (`Pending`, `Running`,
+    /// `Skipped`); `None` is left to the store, which derives it.
+    pub fn validate(&self) -> Result<()> {
+        match self.status {
+            Some(s) if !s.is_final() || s == ExecutionStatus::Skipped => Err(Error::invalid_field(
+                "status",
+                s.as_str(),
+                "success, failed, timeout or cancelled",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// An outcome with `status` and nothing counted.
     pub fn with_status(status: ExecutionStatus) -> Self {
         ExecutionOutcome {

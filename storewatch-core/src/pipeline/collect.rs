@@ -1,7 +1,7 @@
 //! DataCollection: the target day, the missing days since the last stored one and the
 //! last `restate_days`, one source call per credential, points upserted in bulk.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{Days, NaiveDate};
@@ -99,13 +99,11 @@ impl Pipeline {
     }
 
     fn open_source(&self, credential: &Credential) -> Result<Arc<dyn MetricSource>> {
-        let keyring = self.inner.keyring.as_ref().ok_or_else(|| {
-            Error::new(
-                ErrorKind::Config,
-                "no master key: set STOREWATCH_MASTER_KEY to open the stored credentials",
-            )
-        })?;
-        let config = keyring.open(CredentialSpec::KIND, credential.id.0, &credential.sealed)?;
+        let config = self.keyring("credentials")?.open(
+            CredentialSpec::KIND,
+            credential.id.0,
+            &credential.sealed,
+        )?;
         self.inner
             .registry
             .build_source(&credential.kind, &config)
@@ -115,24 +113,27 @@ impl Pipeline {
     /// Stores a batch and counts each app once: failed, pending or collected.
     async fn record_batch(&self, group: &[&App], batch: CollectBatch, st: &mut RunState) -> u64 {
         let store = &self.inner.store;
-        let mut by_app: BTreeMap<AppId, Vec<MetricPoint>> = BTreeMap::new();
-        for p in batch.points {
-            if group.iter().any(|a| a.id == p.app_id) {
-                by_app.entry(p.app_id).or_default().push(p);
-            }
-        }
+        let members: HashSet<AppId> = group.iter().map(|a| a.id).collect();
+        let points: Vec<MetricPoint> = batch
+            .points
+            .into_iter()
+            .filter(|p| members.contains(&p.app_id))
+            .collect();
         let mut written = 0;
         let mut write_failed: BTreeMap<AppId, Error> = BTreeMap::new();
-        let all: Vec<MetricPoint> = by_app.values().flatten().cloned().collect();
-        match store.upsert_points(&all).await {
-            Ok(n) => written += n,
+        match store.upsert_points(&points).await {
+            Ok(n) => written = n,
             // One app's bad points must not cost the others theirs: write app by app.
             Err(_) => {
-                for (app, points) in &by_app {
-                    match store.upsert_points(points).await {
+                let mut by_app: BTreeMap<AppId, Vec<MetricPoint>> = BTreeMap::new();
+                for p in points {
+                    by_app.entry(p.app_id).or_default().push(p);
+                }
+                for (app, app_points) in by_app {
+                    match store.upsert_points(&app_points).await {
                         Ok(n) => written += n,
                         Err(e) => {
-                            write_failed.insert(*app, e);
+                            write_failed.insert(app, e);
                         }
                     }
                 }

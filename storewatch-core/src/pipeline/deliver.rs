@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Pipeline, RunState};
+use crate::Result;
 use crate::model::{ChannelId, ChannelSpec, DeliveryStatus, Execution, Spec};
 use crate::notify::{AlertNotification, DailyReport, Notifier};
-use crate::{Error, ErrorKind, Result};
 
 /// A message to send.
 #[derive(Debug, Clone, Copy)]
@@ -102,13 +102,9 @@ impl Pipeline {
         }
         let channel = self.inner.store.get_channel(id).await?;
         let built = if channel.is_active {
-            let keyring = self.inner.keyring.as_ref().ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Config,
-                    "no master key: set STOREWATCH_MASTER_KEY to open the stored channels",
-                )
-            })?;
-            let config = keyring.open(ChannelSpec::KIND, channel.id.0, &channel.sealed)?;
+            let config =
+                self.keyring("channels")?
+                    .open(ChannelSpec::KIND, channel.id.0, &channel.sealed)?;
             Some(
                 self.inner
                     .registry

@@ -254,6 +254,16 @@ impl Pipeline {
         }
     }
 
+    /// The keyring that opens the stored `what` (credentials or channels).
+    fn keyring(&self, what: &str) -> Result<&Keyring> {
+        self.inner.keyring.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                format!("no master key: set STOREWATCH_MASTER_KEY to open the stored {what}"),
+            )
+        })
+    }
+
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store

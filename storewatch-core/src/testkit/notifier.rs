@@ -53,8 +53,7 @@ pub fn sample_report(n: usize) -> DailyReport {
             } else {
                 Platform::Android
             },
-            bundle_id: BundleId::parse(Platform::Ios, &format!("com.example.app{i}"))
-                .unwrap_or_else(|_| unreachable_bundle()),
+            bundle_id: sample_bundle(&format!("com.example.app{i}")),
             metrics: vec![
                 MetricLine {
                     metric: Metric::DOWNLOADS,
@@ -91,9 +90,9 @@ pub fn sample_report(n: usize) -> DailyReport {
     }
 }
 
-fn unreachable_bundle() -> BundleId {
-    // The literal below is a valid bundle id for both platforms.
-    BundleId::parse(Platform::Android, "com.example.app").unwrap_or_else(|e| panic!("{e}"))
+/// A bundle id valid on both platforms (`com.example.appN`).
+fn sample_bundle(id: &str) -> BundleId {
+    BundleId::parse(Platform::Android, id).expect("sample bundle ids are valid")
 }
 
 /// A sample alert card.
@@ -101,7 +100,7 @@ pub fn sample_alert(kind: AlertEventKind) -> AlertNotification {
     AlertNotification {
         app_name: "Conformance App".to_owned(),
         platform: Platform::Android,
-        bundle_id: unreachable_bundle(),
+        bundle_id: sample_bundle("com.example.app"),
         metric: Metric::CRASH_RATE,
         segment: String::new(),
         day: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap_or_default(),

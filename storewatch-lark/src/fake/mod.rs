@@ -96,7 +96,6 @@ pub(crate) struct State {
     pub(crate) webhooks: HashMap<String, WebhookOptions>,
     pub(crate) max_body_bytes: usize,
     pub(crate) rate_mode: RateLimitMode,
-    pub(crate) rate_limit_enabled: bool,
     pub(crate) sends: HashMap<String, VecDeque<tokio::time::Instant>>,
     pub(crate) refused_by_limiter: usize,
     pub(crate) faults: VecDeque<Fault>,
@@ -143,7 +142,6 @@ impl FakeLark {
             webhooks: HashMap::new(),
             max_body_bytes: crate::DEFAULT_MAX_BODY_BYTES,
             rate_mode: RateLimitMode::default(),
-            rate_limit_enabled: true,
             sends: HashMap::new(),
             refused_by_limiter: 0,
             faults: VecDeque::new(),
@@ -248,7 +246,6 @@ impl FakeLark {
 
     /// Chooses how rate-limited sends are refused.
     pub fn set_rate_limit_mode(&self, mode: RateLimitMode) {
-        lock(&self.state).rate_limit_enabled = true;
         lock(&self.state).rate_mode = mode;
     }
 

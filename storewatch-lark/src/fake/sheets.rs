@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -140,14 +140,10 @@ pub(super) async fn values_append(
                 "request trigger frequency limit",
             );
             if with_headers {
-                resp.headers_mut().insert(
-                    "x-ogw-ratelimit-limit",
-                    "100".parse().unwrap_or_else(|_| unreachable_header()),
-                );
-                resp.headers_mut().insert(
-                    "x-ogw-ratelimit-reset",
-                    "1".parse().unwrap_or_else(|_| unreachable_header()),
-                );
+                resp.headers_mut()
+                    .insert("x-ogw-ratelimit-limit", HeaderValue::from_static("100"));
+                resp.headers_mut()
+                    .insert("x-ogw-ratelimit-reset", HeaderValue::from_static("1"));
             }
             return resp;
         }
@@ -247,8 +243,4 @@ pub(super) async fn values_append(
         "updates": {"revision": revision, "spreadsheetToken": token, "updatedCells": n * 10,
                     "updatedColumns": 10, "updatedRange": updated, "updatedRows": n}}}))
     .into_response()
-}
-
-fn unreachable_header() -> axum::http::HeaderValue {
-    axum::http::HeaderValue::from_static("0")
 }

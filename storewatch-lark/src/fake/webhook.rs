@@ -184,7 +184,7 @@ pub(super) async fn hook(
             return lark_error(StatusCode::OK, 19024, "Key Words Not Found");
         }
     }
-    if st.rate_limit_enabled && !within_rate(st.sends.entry(token.clone()).or_default()) {
+    if !within_rate(st.sends.entry(token.clone()).or_default()) {
         st.refused_by_limiter += 1;
         return match st.rate_mode {
             RateLimitMode::Code11232 => lark_error(

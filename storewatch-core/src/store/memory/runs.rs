@@ -35,23 +35,7 @@ impl Runs {
         new: NewExecution,
         now: DateTime<Utc>,
     ) -> Result<Option<Execution>> {
-        if !matches!(
-            new.status,
-            ExecutionStatus::Pending | ExecutionStatus::Skipped
-        ) {
-            return Err(Error::invalid_field(
-                "status",
-                new.status.as_str(),
-                "pending, or skipped for a missed slot",
-            ));
-        }
-        if new.attempt == 0 {
-            return Err(Error::invalid_field(
-                "attempt",
-                0,
-                "an attempt number from 1",
-            ));
-        }
+        new.validate()?;
         if let (Some(schedule), Some(slot)) = (new.schedule_id, new.slot_at)
             && !self.slots.insert((schedule, slot))
         {
@@ -163,21 +147,10 @@ impl Runs {
         outcome: ExecutionOutcome,
         now: DateTime<Utc>,
     ) -> Result<Execution> {
-        let status = match outcome.status {
-            Some(
-                s @ (ExecutionStatus::Success
-                | ExecutionStatus::Failed
-                | ExecutionStatus::Timeout
-                | ExecutionStatus::Cancelled),
-            ) => s,
-            other => {
-                return Err(Error::invalid_field(
-                    "status",
-                    other.map(ExecutionStatus::as_str),
-                    "success, failed, timeout or cancelled",
-                ));
-            }
-        };
+        outcome.validate()?;
+        let status = outcome.status.ok_or_else(|| {
+            Error::invalid_field("status", "none", "success, failed, timeout or cancelled")
+        })?;
         let e = self.held_by(id, instance)?;
         end(e, status, now);
         e.success_count = outcome.success_count;
