@@ -34,6 +34,8 @@ async fn no_key_or_token_in_logs_errors_or_debug() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests of this binary may have cached "no interest" for the callsites.
+    tracing::callsite::rebuild_interest_cache();
 
     let fake = fake(
         FakeAppStoreConnect::builder()

@@ -346,6 +346,8 @@ async fn secrets_stay_out_of_errors_debug_and_logs() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests of this binary may have cached "no interest" for the callsites.
+    tracing::callsite::rebuild_interest_cache();
 
     let fake = fake_with(&["com.example.app"], today()).await;
     let source = source_for(&fake, fast_http());
