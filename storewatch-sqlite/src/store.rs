@@ -82,12 +82,24 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(config.busy_timeout);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(config.max_connections)
-            .acquire_timeout(config.acquire_timeout)
-            .connect_with(options)
-            .await
-            .map_err(|e| map_sqlx(e, &format!("opening SQLite database {location}")))?;
+        // Switching a new file to WAL takes an exclusive lock that SQLite may refuse at
+        // once (no busy wait) while another process opens the same file: retry briefly.
+        let mut attempt: u32 = 1;
+        let pool = loop {
+            let opened = SqlitePoolOptions::new()
+                .max_connections(config.max_connections)
+                .acquire_timeout(config.acquire_timeout)
+                .connect_with(options.clone())
+                .await
+                .map_err(|e| map_sqlx(e, &format!("opening SQLite database {location}")));
+            match opened {
+                Err(e) if attempt < 8 && e.kind() == ErrorKind::Unavailable => {
+                    tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                other => break other?,
+            }
+        };
         let store = SqliteStore {
             pool,
             clock: Arc::new(SystemClock),
