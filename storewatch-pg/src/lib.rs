@@ -116,6 +116,26 @@ impl PostgresStore {
         })
     }
 
+    /// The versions of the embedded migrations not applied to the database yet (empty
+    /// when its schema is current). Readiness probes use it.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>> {
+        let applied: Vec<i64> = sqlx::query_scalar(
+            "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .or_else(|e| match &e {
+            // No migration table yet: nothing is applied.
+            sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => Ok(Vec::new()),
+            _ => Err(map_sqlx_error(e)),
+        })?;
+        Ok(MIGRATOR
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !applied.contains(v))
+            .collect())
+    }
+
     /// Closes every connection of the pool; later calls fail with `Unavailable`.
     pub async fn close(&self) {
         self.pool.close().await;

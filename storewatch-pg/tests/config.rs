@@ -338,3 +338,18 @@ async fn a_sealed_value_that_does_not_open_names_the_record_and_nothing_is_overw
     assert_eq!(raw, "garbage");
     assert_eq!(cred_x.version, 1);
 }
+
+#[tokio::test]
+async fn pending_migrations_lists_what_migrate_applies() {
+    let db = TestDb::new().await;
+    let store = storewatch_pg::PostgresStore::connect(&db.url, &storewatch_pg::PgConfig::default())
+        .unwrap();
+    let before = store.pending_migrations().await.unwrap();
+    assert!(
+        !before.is_empty(),
+        "a fresh database has every migration pending"
+    );
+    store.migrate().await.unwrap();
+    assert_eq!(store.pending_migrations().await.unwrap(), Vec::<i64>::new());
+    store.close().await;
+}

@@ -111,6 +111,30 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// The versions of the embedded migrations not applied to the file yet (empty when
+    /// its schema is current). Readiness probes use it.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>> {
+        let table: Option<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| map_sqlx(e, "reading the migration table"))?;
+        let applied: Vec<i64> = if table.is_some() {
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| map_sqlx(e, "reading the migration table"))?
+        } else {
+            Vec::new()
+        };
+        Ok(MIGRATOR
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !applied.contains(v))
+            .collect())
+    }
+
     /// Applies the embedded migrations that the file does not have yet.
     ///
     /// Safe when several stores or processes open a new file at once: each migration

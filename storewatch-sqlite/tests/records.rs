@@ -248,3 +248,19 @@ async fn several_stores_opening_a_new_file_at_once_all_migrate_it() {
         assert_eq!(stores[0].list_apps().await.unwrap().len(), 4);
     }
 }
+
+#[tokio::test]
+async fn pending_migrations_lists_what_migrate_applies() {
+    let db = TestDb::new();
+    let config = storewatch_sqlite::SqliteConfig {
+        migrate: false,
+        ..Default::default()
+    };
+    let store = storewatch_sqlite::SqliteStore::open(&db.path, config)
+        .await
+        .unwrap();
+    let before = store.pending_migrations().await.unwrap();
+    assert!(!before.is_empty(), "a new file has every migration pending");
+    store.migrate().await.unwrap();
+    assert_eq!(store.pending_migrations().await.unwrap(), Vec::<i64>::new());
+}

@@ -131,7 +131,7 @@ fn cell(v: Option<f64>) -> String {
     v.map_or_else(String::new, |v| format!("{v:.2}"))
 }
 
-pub(crate) async fn run(args: DemoArgs) -> Result<()> {
+pub(crate) async fn run(args: DemoArgs, _settings: crate::settings::Settings) -> Result<()> {
     let clock = SystemClock;
     let yesterday = clock.now().date_naive().pred_opt().unwrap_or_default();
     let lark = FakeLark::start().await?;
