@@ -7,6 +7,7 @@ pub(crate) mod config;
 pub(crate) mod credentials;
 pub(crate) mod executions;
 pub(crate) mod keys;
+pub(crate) mod lookup;
 pub(crate) mod metrics;
 pub(crate) mod reports;
 pub(crate) mod rules;
