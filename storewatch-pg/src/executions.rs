@@ -171,6 +171,7 @@ impl PostgresStore {
 
     pub(crate) async fn claim_execution_row(
         &self,
+        only: Option<ExecutionId>,
         instance: &InstanceId,
         lease: Duration,
     ) -> Result<Option<Execution>> {
@@ -183,6 +184,7 @@ impl PostgresStore {
              WHERE id = (
                  SELECT id FROM executions
                  WHERE status = 'pending' AND run_after <= now()
+                   AND ($3::bigint IS NULL OR id = $3)
                  ORDER BY run_after, id
                  LIMIT 1
                  FOR UPDATE SKIP LOCKED)
@@ -190,6 +192,7 @@ impl PostgresStore {
         )
         .bind(&instance.0)
         .bind(lease.as_secs_f64())
+        .bind(only.map(|id| id.0))
         .fetch_optional(&self.pool)
         .await
         .map_err(map_sqlx_error)?;

@@ -34,7 +34,20 @@ impl RunStore for PostgresStore {
         instance: &InstanceId,
         lease: Duration,
     ) -> Result<Option<Execution>> {
-        self.claim_execution_row(instance, lease).await
+        self.claim_execution_row(None, instance, lease).await
+    }
+    async fn claim_execution_id(
+        &self,
+        id: ExecutionId,
+        instance: &InstanceId,
+        lease: Duration,
+    ) -> Result<Option<Execution>> {
+        let claimed = self.claim_execution_row(Some(id), instance, lease).await?;
+        if claimed.is_none() {
+            // Distinguish "not claimable now" from "no such execution".
+            self.get_execution_row(id).await?;
+        }
+        Ok(claimed)
     }
     async fn renew_lease(
         &self,

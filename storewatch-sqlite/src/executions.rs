@@ -187,6 +187,7 @@ impl SqliteStore {
     /// select to the update, so no other connection or process can pick the same row.
     pub(crate) async fn claim_execution_row(
         &self,
+        only: Option<ExecutionId>,
         instance: &InstanceId,
         lease: Duration,
     ) -> Result<Option<Execution>> {
@@ -196,9 +197,11 @@ impl SqliteStore {
         let until = codec::add(now, lease, "lease")?;
         let next: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM executions WHERE status = 'pending' AND run_after <= ? \
-             ORDER BY run_after, id LIMIT 1",
+             AND (? IS NULL OR id = ?) ORDER BY run_after, id LIMIT 1",
         )
         .bind(codec::time(now))
+        .bind(only.map(|id| id.0))
+        .bind(only.map(|id| id.0))
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| map_sqlx(e, what))?;

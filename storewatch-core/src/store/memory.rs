@@ -359,7 +359,17 @@ impl RunStore for MemoryStore {
         lease: Duration,
     ) -> Result<Option<Execution>> {
         let (mut s, now) = self.lock();
-        s.runs.claim(instance, lease, now)
+        s.runs.claim(None, instance, lease, now)
+    }
+
+    async fn claim_execution_id(
+        &self,
+        id: ExecutionId,
+        instance: &InstanceId,
+        lease: Duration,
+    ) -> Result<Option<Execution>> {
+        let (mut s, now) = self.lock();
+        s.runs.claim(Some(id), instance, lease, now)
     }
 
     async fn renew_lease(

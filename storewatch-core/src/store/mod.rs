@@ -246,6 +246,16 @@ pub trait RunStore: Send + Sync + Debug {
         instance: &InstanceId,
         lease: Duration,
     ) -> Result<Option<Execution>>;
+    /// Claims execution `id` like [`claim_execution`](Self::claim_execution) does, if it
+    /// is pending and due; `Ok(None)` when it is not (another instance took it, it has
+    /// ended, or its `run_after` has not come). `NotFound` when there is no such
+    /// execution. A process that queued a run itself executes that run and no other.
+    async fn claim_execution_id(
+        &self,
+        id: ExecutionId,
+        instance: &InstanceId,
+        lease: Duration,
+    ) -> Result<Option<Execution>>;
     /// Extends the lease of a running execution held by `instance`; `Conflict` when
     /// another instance holds it or it is no longer running.
     async fn renew_lease(

@@ -89,10 +89,10 @@ pub use self::run_records::{
     delivery_sent_is_not_restarted, instances_register_heartbeat_deregister,
 };
 pub use self::runs::{
-    cancel_pending_and_running, claim_hands_each_execution_to_one_claimer,
-    claim_takes_oldest_due_first, executions_round_trip_newest_first, expired_lease_is_reaped,
-    finish_only_by_holder, lease_renewed_only_by_holder, skipped_slot_is_never_claimed,
-    slot_is_inserted_once,
+    cancel_pending_and_running, claim_by_id_takes_only_that_execution,
+    claim_hands_each_execution_to_one_claimer, claim_takes_oldest_due_first,
+    executions_round_trip_newest_first, expired_lease_is_reaped, finish_only_by_holder,
+    lease_renewed_only_by_holder, skipped_slot_is_never_claimed, slot_is_inserted_once,
 };
 use crate::{Error, ErrorKind, Result};
 
@@ -166,6 +166,7 @@ macro_rules! __store_conformance_checks {
             skipped_slot_is_never_claimed,
             executions_round_trip_newest_first,
             claim_takes_oldest_due_first,
+            claim_by_id_takes_only_that_execution,
             claim_hands_each_execution_to_one_claimer,
             lease_renewed_only_by_holder,
             finish_only_by_holder,

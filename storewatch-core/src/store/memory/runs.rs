@@ -98,15 +98,23 @@ impl Runs {
             .collect()
     }
 
-    /// Hands the oldest due pending execution to `instance`.
+    /// Hands the oldest due pending execution (or `only` that one) to `instance`.
     pub(super) fn claim(
         &mut self,
+        only: Option<ExecutionId>,
         instance: &InstanceId,
         lease: Duration,
         now: DateTime<Utc>,
     ) -> Result<Option<Execution>> {
         let lease_until = add(now, lease)?;
-        let Some(&(run_after, id)) = self.pending.first() else {
+        let next = match only {
+            None => self.pending.first().copied(),
+            Some(id) => {
+                let e = self.get(id)?;
+                (e.status == ExecutionStatus::Pending).then_some((e.run_after, id))
+            }
+        };
+        let Some((run_after, id)) = next else {
             return Ok(None);
         };
         if run_after > now {

@@ -453,6 +453,79 @@ pub async fn claim_takes_oldest_due_first<S: Store + 'static>(store: S) {
     );
 }
 
+/// Claiming by id takes that execution even when older ones are due, and leaves the
+/// others pending; an execution that is running, ended or not yet due is not claimed
+/// again, and an unknown id is `NotFound`.
+pub async fn claim_by_id_takes_only_that_execution<S: Store + 'static>(store: S) {
+    const CHECK: &str = "claim_by_id_takes_only_that_execution";
+    let now = store_now(CHECK, &store).await;
+    let older = insert(CHECK, &store, manual(at(now, -120))).await;
+    let mine = insert(CHECK, &store, manual(at(now, -60))).await;
+    let future = insert(CHECK, &store, manual(at(now, 3600))).await;
+    let instance = InstanceId::from("cli-run");
+    let claimed = ok(
+        CHECK,
+        "claim_execution_id",
+        store.claim_execution_id(mine.id, &instance, LEASE).await,
+    )
+    .unwrap_or_else(|| {
+        panic!(
+            "{CHECK}: the pending, due execution {} was not claimed",
+            mine.id
+        )
+    });
+    ensure_eq!(CHECK, claimed.id, mine.id, "the execution claimed by id");
+    ensure_eq!(
+        CHECK,
+        claimed.status,
+        ExecutionStatus::Running,
+        "its status"
+    );
+    ensure_eq!(
+        CHECK,
+        claimed.claimed_by,
+        Some(instance.clone()),
+        "its holder"
+    );
+    let again = ok(
+        CHECK,
+        "claim_execution_id",
+        store
+            .claim_execution_id(mine.id, &"other".into(), LEASE)
+            .await,
+    );
+    ensure!(
+        CHECK,
+        again.is_none(),
+        "a running execution was claimed again: {again:?}"
+    );
+    let not_due = ok(
+        CHECK,
+        "claim_execution_id",
+        store.claim_execution_id(future.id, &instance, LEASE).await,
+    );
+    ensure!(
+        CHECK,
+        not_due.is_none(),
+        "an execution an hour away was claimed: {not_due:?}"
+    );
+    let older = ok(CHECK, "get_execution", store.get_execution(older.id).await);
+    ensure_eq!(
+        CHECK,
+        older.status,
+        ExecutionStatus::Pending,
+        "the older execution's status"
+    );
+    let missing = store
+        .claim_execution_id(ExecutionId(i64::MAX - 7), &instance, LEASE)
+        .await;
+    ensure!(
+        CHECK,
+        matches!(&missing, Err(e) if e.kind() == crate::ErrorKind::NotFound),
+        "claiming an unknown id gave {missing:?}, expected NotFound"
+    );
+}
+
 /// Eight instances claiming at once from 24 pending executions get each of them
 /// exactly once, and each execution is held by the instance that got it.
 pub async fn claim_hands_each_execution_to_one_claimer<S: Store + 'static>(store: S) {
