@@ -19,12 +19,13 @@ use storewatch_core::analysis::PolarsAnalyzer;
 use storewatch_core::clock::SystemClock;
 use storewatch_core::model::{ExecutionId, Task};
 use storewatch_core::pipeline::Pipeline;
-use storewatch_core::schedule::{Scheduler, SchedulerConfig, StoreScheduler, TriggerRequest};
+use storewatch_core::schedule::{
+    CancellationToken, Scheduler, SchedulerConfig, StoreScheduler, TriggerRequest,
+};
 use storewatch_core::secrets::Keyring;
 use storewatch_core::store::Store;
 use storewatch_core::{Error, ErrorKind, Registry, Result};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 /// The providers this service uses: App Store Connect and Google Play credentials,
 /// Lark channels (webhook bots and sheets).

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use storewatch_core::schedule::CancellationToken;
 use storewatch_core::secrets::Keyring;
 use storewatch_sqlite::{SqliteConfig, SqliteStore};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]

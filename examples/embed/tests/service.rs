@@ -15,13 +15,13 @@ use storewatch_core::clock::{Clock, ManualClock, SystemClock};
 use storewatch_core::model::{
     AppSpec, Execution, ExecutionId, ExecutionStatus, Metric, Platform, ReportSpec,
 };
+use storewatch_core::schedule::CancellationToken;
 use storewatch_core::secrets::{Keyring, create_channel, create_credential};
 use storewatch_core::store::{ConfigStore, RunStore};
 use storewatch_lark::fake::{FakeLark, WebhookOptions};
 use storewatch_sqlite::{SqliteConfig, SqliteStore};
 use tokio::net::TcpListener;
 use tokio::time::timeout;
-use tokio_util::sync::CancellationToken;
 
 /// Generous: the machine may be loaded; the run itself takes well under a second.
 const PATIENCE: Duration = Duration::from_secs(120);

@@ -16,12 +16,14 @@ pub use config::SchedulerConfig;
 pub use retry::{RetryPolicy, complete_execution};
 pub use runner::{ExecutionRunner, RunReport};
 pub use store_scheduler::{StoreScheduler, TickReport};
+/// The token that stops [`Scheduler::run`] and cancels a running execution; re-exported
+/// so embedders use the same `tokio-util` version as the scheduler.
+pub use tokio_util::sync::CancellationToken;
 
 use std::fmt::Debug;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use tokio_util::sync::CancellationToken;
 
 use crate::Result;
 use crate::model::{AppId, Execution, ExecutionId, InstanceInfo, ScheduleId, Task};
