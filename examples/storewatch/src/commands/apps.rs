@@ -1,13 +1,13 @@
 //! `storewatch apps`: the watched apps.
 
 use serde_json::{Value, json};
-use storewatch_core::model::{App, AppId, AppSpec, BundleId, CredentialId, Platform};
+use storewatch_core::model::{AppId, AppSpec, BundleId, CredentialId, Platform};
 use storewatch_core::store::Store;
 use storewatch_core::{Error, ErrorKind, Result};
 
 use super::flags::{OrNone, PlatformArg, flag_error};
 use super::lookup;
-use super::records::{self, Catalog, Common, FormatArg, Managed, Switchable, Toggle, users};
+use super::records::{self, Catalog, Common, FormatArg, Managed, Toggle, users};
 use crate::context::Context;
 use crate::settings::Settings;
 
@@ -149,25 +149,7 @@ impl Managed for AppSpec {
         "active",
     ];
 
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn all(catalog: &Catalog) -> &[App] {
-        &catalog.apps
-    }
-
-    async fn find(store: &dyn Store, key: &str) -> Result<App> {
-        lookup::app(store, key).await
-    }
-
-    async fn save(store: &dyn Store, id: AppId, version: i64, spec: AppSpec) -> Result<App> {
-        store.update_app(id, version, spec).await
-    }
-
-    async fn delete(store: &dyn Store, id: AppId) -> Result<()> {
-        store.delete_app(id).await
-    }
+    records::store_calls!(apps, app, update_app, delete_app);
 
     fn cells(&self, catalog: &Catalog) -> Vec<Value> {
         vec![
@@ -185,11 +167,5 @@ impl Managed for AppSpec {
         found.extend(users(&catalog.reports, |r| r.app_id == Some(id)));
         found.extend(users(&catalog.schedules, |s| s.app_id == Some(id)));
         found
-    }
-}
-
-impl Switchable for AppSpec {
-    fn active(&mut self) -> &mut bool {
-        &mut self.is_active
     }
 }

@@ -12,14 +12,13 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 use storewatch_core::Result;
-use storewatch_core::model::{BundleId, Channel, ChannelId, ChannelSpec, Metric, Platform, Spec};
+use storewatch_core::model::{BundleId, ChannelId, ChannelSpec, Metric, Platform, Spec};
 use storewatch_core::notify::{AppReport, DailyReport, MetricLine};
 use storewatch_core::secrets::create_channel;
-use storewatch_core::store::Store;
 
 use super::flags::{flag_error, secret, secret_from};
 use super::lookup;
-use super::records::{self, Catalog, Common, FormatArg, Managed, Switchable, Toggle, users};
+use super::records::{self, Catalog, Common, FormatArg, Managed, Toggle, users};
 use super::sealed::{self, Field, text};
 use crate::context::Context;
 use crate::settings::Settings;
@@ -332,30 +331,7 @@ impl Managed for ChannelSpec {
     const COLUMNS: &'static [&'static str] =
         &["name", "kind", "fingerprint", "sealed_with", "active"];
 
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn all(catalog: &Catalog) -> &[Channel] {
-        &catalog.channels
-    }
-
-    async fn find(store: &dyn Store, key: &str) -> Result<Channel> {
-        lookup::channel(store, key).await
-    }
-
-    async fn save(
-        store: &dyn Store,
-        id: ChannelId,
-        version: i64,
-        spec: ChannelSpec,
-    ) -> Result<Channel> {
-        store.update_channel(id, version, spec).await
-    }
-
-    async fn delete(store: &dyn Store, id: ChannelId) -> Result<()> {
-        store.delete_channel(id).await
-    }
+    records::store_calls!(channels, channel, update_channel, delete_channel);
 
     fn cells(&self, _catalog: &Catalog) -> Vec<Value> {
         vec![
@@ -371,11 +347,5 @@ impl Managed for ChannelSpec {
         let mut found = users(&catalog.rules, |r| r.channel_id == id);
         found.extend(users(&catalog.reports, |r| r.channels.contains(&id)));
         found
-    }
-}
-
-impl Switchable for ChannelSpec {
-    fn active(&mut self) -> &mut bool {
-        &mut self.is_active
     }
 }

@@ -6,9 +6,8 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
 use storewatch_apple::AppStoreConnectConfig;
-use storewatch_core::model::{Credential, CredentialId, CredentialSpec, Platform, Spec};
+use storewatch_core::model::{CredentialId, CredentialSpec, Platform, Spec};
 use storewatch_core::secrets::create_credential;
-use storewatch_core::store::Store;
 use storewatch_core::{Error, ErrorKind, Result};
 use storewatch_google::GooglePlayConfig;
 
@@ -259,30 +258,12 @@ impl Managed for CredentialSpec {
     const COLUMNS: &'static [&'static str] =
         &["name", "platform", "kind", "fingerprint", "sealed_with"];
 
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn all(catalog: &Catalog) -> &[Credential] {
-        &catalog.credentials
-    }
-
-    async fn find(store: &dyn Store, key: &str) -> Result<Credential> {
-        lookup::credential(store, key).await
-    }
-
-    async fn save(
-        store: &dyn Store,
-        id: CredentialId,
-        version: i64,
-        spec: CredentialSpec,
-    ) -> Result<Credential> {
-        store.update_credential(id, version, spec).await
-    }
-
-    async fn delete(store: &dyn Store, id: CredentialId) -> Result<()> {
-        store.delete_credential(id).await
-    }
+    records::store_calls!(
+        credentials,
+        credential,
+        update_credential,
+        delete_credential
+    );
 
     fn cells(&self, _catalog: &Catalog) -> Vec<Value> {
         vec![

@@ -8,8 +8,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 use storewatch_core::model::{
-    AlertRule, App, AppId, Channel, ChannelId, Credential, CredentialId, Record, ReportConfig,
-    Schedule, Spec,
+    AlertRule, AlertRuleSpec, App, AppId, AppSpec, Channel, ChannelId, ChannelSpec, Credential,
+    CredentialId, Record, ReportConfig, ReportSpec, Schedule, ScheduleSpec, Spec,
 };
 use storewatch_core::store::Store;
 use storewatch_core::{Error, ErrorKind, Result};
@@ -112,14 +112,72 @@ pub(crate) trait Managed: Spec<Id: serde::Serialize> {
     }
 }
 
+/// The [`Managed`] methods that only name the kind's store calls: `name`, `all`,
+/// `find`, `save`, `delete`. Used inside an `impl Managed` block.
+macro_rules! store_calls {
+    ($list:ident, $find:ident, $update:ident, $delete:ident) => {
+        fn name(&self) -> &str {
+            &self.name
+        }
+
+        fn all(
+            catalog: &$crate::commands::records::Catalog,
+        ) -> &[storewatch_core::model::Record<Self>] {
+            &catalog.$list
+        }
+
+        async fn find(
+            store: &dyn storewatch_core::store::Store,
+            key: &str,
+        ) -> storewatch_core::Result<storewatch_core::model::Record<Self>> {
+            $crate::commands::lookup::$find(store, key).await
+        }
+
+        async fn save(
+            store: &dyn storewatch_core::store::Store,
+            id: Self::Id,
+            version: i64,
+            spec: Self,
+        ) -> storewatch_core::Result<storewatch_core::model::Record<Self>> {
+            store.$update(id, version, spec).await
+        }
+
+        async fn delete(
+            store: &dyn storewatch_core::store::Store,
+            id: Self::Id,
+        ) -> storewatch_core::Result<()> {
+            store.$delete(id).await
+        }
+    };
+}
+pub(crate) use store_calls;
+
 /// A kind of record that can be disabled without removing it.
 pub(crate) trait Switchable: Managed {
     /// Its `is_active` flag.
     fn active(&mut self) -> &mut bool;
 }
 
+macro_rules! switchable {
+    ($($spec:ty),+) => {
+        $(impl Switchable for $spec {
+            fn active(&mut self) -> &mut bool {
+                &mut self.is_active
+            }
+        })+
+    };
+}
+switchable!(
+    AppSpec,
+    ChannelSpec,
+    AlertRuleSpec,
+    ReportSpec,
+    ScheduleSpec
+);
+
 /// `--format`.
 #[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Output")]
 pub(crate) struct FormatArg {
     /// How to print: an aligned table, JSON or CSV.
     #[arg(long, value_enum, default_value_t = Format::Table)]

@@ -2,12 +2,12 @@
 
 use serde_json::{Value, json};
 use storewatch_core::Result;
-use storewatch_core::model::{ChannelId, Metric, ReportConfig, ReportId, ReportSpec};
+use storewatch_core::model::{ChannelId, Metric, ReportSpec};
 use storewatch_core::store::Store;
 
 use super::flags::flag_error;
 use super::lookup;
-use super::records::{self, AppScope, Catalog, Common, FormatArg, Managed, Switchable, Toggle};
+use super::records::{self, AppScope, Catalog, Common, FormatArg, Managed, Toggle};
 use crate::context::Context;
 use crate::settings::Settings;
 
@@ -127,30 +127,7 @@ async fn update(args: UpdateArgs, settings: Settings) -> Result<()> {
 impl Managed for ReportSpec {
     const COLUMNS: &'static [&'static str] = &["name", "app", "metrics", "channels", "active"];
 
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn all(catalog: &Catalog) -> &[ReportConfig] {
-        &catalog.reports
-    }
-
-    async fn find(store: &dyn Store, key: &str) -> Result<ReportConfig> {
-        lookup::report(store, key).await
-    }
-
-    async fn save(
-        store: &dyn Store,
-        id: ReportId,
-        version: i64,
-        spec: ReportSpec,
-    ) -> Result<ReportConfig> {
-        store.update_report(id, version, spec).await
-    }
-
-    async fn delete(store: &dyn Store, id: ReportId) -> Result<()> {
-        store.delete_report(id).await
-    }
+    records::store_calls!(reports, report, update_report, delete_report);
 
     fn cells(&self, catalog: &Catalog) -> Vec<Value> {
         let metrics: Vec<&str> = self.metrics.iter().map(Metric::as_str).collect();
@@ -166,11 +143,5 @@ impl Managed for ReportSpec {
             json!(channels),
             json!(self.is_active),
         ]
-    }
-}
-
-impl Switchable for ReportSpec {
-    fn active(&mut self) -> &mut bool {
-        &mut self.is_active
     }
 }

@@ -3,13 +3,13 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use storewatch_core::model::{AlertRule, AlertRuleSpec, Mention, Metric, RuleId, Severity};
+use storewatch_core::model::{AlertRuleSpec, Mention, Metric, Severity};
 use storewatch_core::store::Store;
 use storewatch_core::{Error, Result};
 
 use super::flags::{OrNone, SeverityArg, duration, flag_error, show_duration};
 use super::lookup;
-use super::records::{self, AppScope, Catalog, Common, FormatArg, Managed, Switchable, Toggle};
+use super::records::{self, AppScope, Catalog, Common, FormatArg, Managed, Toggle};
 use super::rule_condition::{ConditionKind, ConditionParams};
 use crate::context::Context;
 use crate::settings::Settings;
@@ -221,30 +221,7 @@ impl Managed for AlertRuleSpec {
         "active",
     ];
 
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn all(catalog: &Catalog) -> &[AlertRule] {
-        &catalog.rules
-    }
-
-    async fn find(store: &dyn Store, key: &str) -> Result<AlertRule> {
-        lookup::rule(store, key).await
-    }
-
-    async fn save(
-        store: &dyn Store,
-        id: RuleId,
-        version: i64,
-        spec: AlertRuleSpec,
-    ) -> Result<AlertRule> {
-        store.update_rule(id, version, spec).await
-    }
-
-    async fn delete(store: &dyn Store, id: RuleId) -> Result<()> {
-        store.delete_rule(id).await
-    }
+    records::store_calls!(rules, rule, update_rule, delete_rule);
 
     fn cells(&self, catalog: &Catalog) -> Vec<Value> {
         let mentions: Vec<String> = self.mentions.iter().map(ToString::to_string).collect();
@@ -263,11 +240,5 @@ impl Managed for AlertRuleSpec {
             json!(self.notify_resolved),
             json!(self.is_active),
         ]
-    }
-}
-
-impl Switchable for AlertRuleSpec {
-    fn active(&mut self) -> &mut bool {
-        &mut self.is_active
     }
 }

@@ -5,14 +5,14 @@ use std::time::Duration;
 use chrono::SecondsFormat;
 use chrono_tz::Tz;
 use serde_json::{Value, json};
-use storewatch_core::model::{Frequency, Schedule, ScheduleId, ScheduleSpec, Task, parse_timezone};
+use storewatch_core::model::{Frequency, ScheduleSpec, Task, parse_timezone};
 use storewatch_core::schedule::next_fire;
 use storewatch_core::store::Store;
 use storewatch_core::{Error, ErrorKind, Result};
 
 use super::flags::{TaskArg, duration, flag_error, monthly, show_duration, time_of_day, weekly};
 use super::lookup;
-use super::records::{self, AppScope, Catalog, Common, FormatArg, Managed, Switchable, Toggle};
+use super::records::{self, AppScope, Catalog, Common, FormatArg, Managed, Toggle};
 use crate::context::Context;
 use crate::settings::Settings;
 
@@ -222,30 +222,7 @@ impl Managed for ScheduleSpec {
         "target_offset_days",
     ];
 
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn all(catalog: &Catalog) -> &[Schedule] {
-        &catalog.schedules
-    }
-
-    async fn find(store: &dyn Store, key: &str) -> Result<Schedule> {
-        lookup::schedule(store, key).await
-    }
-
-    async fn save(
-        store: &dyn Store,
-        id: ScheduleId,
-        version: i64,
-        spec: ScheduleSpec,
-    ) -> Result<Schedule> {
-        store.update_schedule(id, version, spec).await
-    }
-
-    async fn delete(store: &dyn Store, id: ScheduleId) -> Result<()> {
-        store.delete_schedule(id).await
-    }
+    records::store_calls!(schedules, schedule, update_schedule, delete_schedule);
 
     fn cells(&self, catalog: &Catalog) -> Vec<Value> {
         // The next slot in the schedule's own zone, as people there read it.
@@ -269,11 +246,5 @@ impl Managed for ScheduleSpec {
             json!(show_duration(self.misfire_grace)),
             json!(self.target_offset_days),
         ]
-    }
-}
-
-impl Switchable for ScheduleSpec {
-    fn active(&mut self) -> &mut bool {
-        &mut self.is_active
     }
 }
