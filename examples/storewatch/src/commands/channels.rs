@@ -30,7 +30,7 @@ pub(crate) enum ChannelsCommand {
     /// master key.
     Add(AddArgs),
     /// Changes a channel; the values given replace those in its sealed config, the rest
-    /// stays.
+    /// stays. A set STOREWATCH_LARK_* variable counts as given.
     Update(UpdateArgs),
     /// Sends a short test report to a channel and prints what the provider answered (a
     /// sheet gets one row labelled "storewatch test").
@@ -99,7 +99,7 @@ pub(crate) struct UpdateArgs {
 /// The channel's config, by kind.
 #[derive(Debug, clap::Args)]
 struct ConfigArgs {
-    /// The bot's webhook URL, https://open.feishu.cn/open-apis/bot/v2/hook/<token>. A
+    /// The bot's webhook URL, `https://open.feishu.cn/open-apis/bot/v2/hook/<token>`. A
     /// flag's value stays in the shell history: prefer the file or the variable.
     #[arg(
         long,
@@ -157,7 +157,7 @@ struct ConfigArgs {
         help_heading = "Lark sheet (--kind lark-sheet)"
     )]
     app_secret_file: Option<PathBuf>,
-    /// The token in the sheet's URL, …/sheets/<spreadsheet token>.
+    /// The token in the sheet's URL, `…/sheets/<spreadsheet token>`.
     #[arg(long, help_heading = "Lark sheet (--kind lark-sheet)")]
     spreadsheet_token: Option<String>,
     /// The tab's id (not its title), e.g. sxj5ws.

@@ -75,13 +75,13 @@ struct AppleArgs {
     /// The key's 10-character id, e.g. 2X9R4HXF34.
     #[arg(long)]
     key_id: Option<String>,
-    /// The AuthKey_<KEYID>.p8 file downloaded with the key (`-` reads standard input).
+    /// The `AuthKey_<KEYID>.p8` file downloaded with the key (`-` reads standard input).
     #[arg(long, value_name = "FILE")]
     private_key_file: Option<PathBuf>,
     /// The vendor number from Payments and Financial Reports, e.g. 80012345.
     #[arg(long)]
     vendor_number: Option<String>,
-    /// The API base URL (proxies and tests; default https://api.appstoreconnect.apple.com).
+    /// The API base URL (proxies and tests; default `https://api.appstoreconnect.apple.com`).
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
 }
