@@ -208,6 +208,10 @@ const OTHER_ENV_VARS: &[&str] = &[
     "STOREWATCH_CONFIG",
     "STOREWATCH_MASTER_KEY",
     "STOREWATCH_MASTER_KEYS",
+    // Channel secrets for `storewatch channels add|update` (kept out of shell history).
+    "STOREWATCH_LARK_WEBHOOK_URL",
+    "STOREWATCH_LARK_WEBHOOK_SECRET",
+    "STOREWATCH_LARK_APP_SECRET",
 ];
 
 impl Settings {

@@ -6,14 +6,18 @@ pub(crate) mod channels;
 pub(crate) mod config;
 pub(crate) mod credentials;
 pub(crate) mod executions;
+mod flags;
 pub(crate) mod keys;
 pub(crate) mod lookup;
 pub(crate) mod metrics;
+mod records;
 pub(crate) mod reports;
+mod rule_condition;
 pub(crate) mod rules;
 pub(crate) mod runs;
 pub(crate) mod scheduler;
 pub(crate) mod schedules;
+mod sealed;
 
 use storewatch_core::{Error, ErrorKind, Result};
 
