@@ -144,10 +144,13 @@ const ENV_VARS: &[EnvVar] = &[
     EnvVar {
         name: "STOREWATCH_LOG_FORMAT",
         key: "log_format",
-        set: |s, v| match v {
-            "text" => Ok(s.log_format = LogFormat::Text),
-            "json" => Ok(s.log_format = LogFormat::Json),
-            _ => Err("expected text or json".to_owned()),
+        set: |s, v| {
+            s.log_format = match v {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err("expected text or json".to_owned()),
+            };
+            Ok(())
         },
     },
     EnvVar {
