@@ -1,5 +1,6 @@
-//! The fake's deterministic numbers: every value is a hash of (seed, package, day) shaped
-//! by a weekly pattern (weekends busier), so tests can compute what a collection must have
+//! The fake's deterministic numbers: every value is a hash of (seed, package, day) (the
+//! installs around a steady level per package) shaped by a weekly pattern (weekends
+//! busier), so tests can compute what a collection must have
 //! stored and an analysis finds the week-over-week structure of a real app.
 
 use chrono::{Datelike, NaiveDate, Weekday};
@@ -105,8 +106,11 @@ impl Installs {
 /// [`FakeGooglePlay::installs`](super::FakeGooglePlay::installs) for the row served).
 pub fn installs(seed: u64, package: &str, day: NaiveDate) -> Installs {
     let h = |salt| hash(seed, package, day, salt);
-    let weekly = weekly_factor(day);
-    let user_installs = scale(50 + h("ui") % 500, weekly);
+    // A steady level per app, moved by the weekday and ±10 % of daily noise, so a
+    // planted anomaly stands out from the app's usual numbers as a real one does.
+    let level = 100 + hash(seed, package, NaiveDate::MIN, "level") % 900;
+    let noise = 0.9 + (h("ui") % 201) as f64 / 1_000.0;
+    let user_installs = scale(level, weekly_factor(day) * noise);
     let user_uninstalls = 5 + h("uu") % 80;
     Installs {
         daily_device_installs: user_installs + h("di") % 40,
