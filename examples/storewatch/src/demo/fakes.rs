@@ -33,9 +33,10 @@ const SERVICE_ACCOUNT_KEY: &str = include_str!("demo_only_service_account_key.pe
 /// Its public half, registered with the fake.
 const SERVICE_ACCOUNT_PUBLIC_KEY: &str = include_str!("demo_only_service_account_key.pub.pem");
 
-/// How much the planted anomalies move the target day's downloads.
-const IOS_DROP: f64 = 0.3;
-const ANDROID_SPIKE: f64 = 4.0;
+/// The planted anomalies: Trail Maps' downloads collapse on iOS, Recipe Box is featured
+/// on Android (an index into [`NAMES`] and the factor on the target day's downloads).
+const IOS_DROP: (usize, f64) = (1, 0.3);
+const ANDROID_SPIKE: (usize, f64) = (2, 4.0);
 
 /// One sample app: its display name, store and the id the fake knows it by.
 #[derive(Debug, Clone)]
@@ -69,14 +70,13 @@ impl Fakes {
     /// America/Los_Angeles, where both stores cut their days) on the system clock, so
     /// the real clients, which read the system clock, find every day published.
     pub(super) async fn start(day: NaiveDate, days: u32) -> Result<Fakes> {
-        // Trail Maps' downloads collapse on iOS; Recipe Box is featured on Android.
         let apple = FakeAppStoreConnect::builder()
             .seed(2024)
             .apps(NAMES.len())
             .days(days)
             .last_day(day)
             .system_clock()
-            .anomaly(1, day, IOS_DROP)
+            .anomaly(IOS_DROP.0, day, IOS_DROP.1)
             .start()
             .await?;
         let packages: Vec<String> = apple
@@ -89,7 +89,7 @@ impl Fakes {
             .seed(2024)
             .bulk_lag_days(1)
             .unfinished_days(0)
-            .anomaly(&packages[2], day, ANDROID_SPIKE)
+            .anomaly(&packages[ANDROID_SPIKE.0], day, ANDROID_SPIKE.1)
             .start()
             .await;
         google.add_service_account(SERVICE_ACCOUNT, SERVICE_ACCOUNT_PUBLIC_KEY);
@@ -115,12 +115,12 @@ impl Fakes {
         }
         let planted = vec![
             Planted {
-                app: apps[1].name.clone(),
-                factor: IOS_DROP,
+                app: format!("{} iOS", NAMES[IOS_DROP.0]),
+                factor: IOS_DROP.1,
             },
             Planted {
-                app: apps[5].name.clone(),
-                factor: ANDROID_SPIKE,
+                app: format!("{} Android", NAMES[ANDROID_SPIKE.0]),
+                factor: ANDROID_SPIKE.1,
             },
         ];
         Ok(Fakes {

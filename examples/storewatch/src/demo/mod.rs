@@ -173,7 +173,7 @@ async fn demo(
         "{}",
         render::lark(
             &fakes.lark.received(),
-            &format!("\"{}\" tab {}", setup.channels[1].name, fakes::SHEET_ID),
+            &format!("\"{}\" tab {}", setup.sheet.name, fakes::SHEET_ID),
             &fakes.sheet_rows()
         )
     );
@@ -192,7 +192,9 @@ async fn demo(
 
 fn header(fakes: &Fakes, database: &Database, day: NaiveDate, days: u32) {
     println!(
-        "storewatch demo: 6 sample apps, {days} days of history up to {day} (yesterday in America/Los_Angeles)"
+        "storewatch demo: {} sample apps, {days} days of history up to {day} \
+         (yesterday in America/Los_Angeles)",
+        fakes.apps.len()
     );
     let planted: Vec<String> = fakes
         .planted
@@ -294,40 +296,49 @@ async fn fired(
 
 /// Hands the demo database to `serve` until Ctrl-C or SIGTERM; the fakes keep answering.
 async fn serve_until_stopped(ctx: &Context) -> Result<()> {
+    // Listening before saying so: a signal sent on seeing the line must stop us cleanly.
+    let stop = stop_signal()?;
     println!(
-        "\nserving the demo data on {} until Ctrl-C (the fakes keep answering)",
+        "\nserving the demo data (listening on {}) until Ctrl-C or SIGTERM; the fakes keep answering",
         ctx.settings.listen
     );
     let shutdown = CancellationToken::new();
-    let signals = tokio::spawn(wait_for_signal(shutdown.clone()));
+    let cancel = shutdown.clone();
+    let signals = tokio::spawn(async move {
+        stop.await;
+        cancel.cancel();
+    });
     let result = crate::serve::serve(ctx.clone(), shutdown.clone()).await;
     shutdown.cancel();
     signals.abort();
     result
 }
 
-/// Cancels `shutdown` on Ctrl-C or SIGTERM.
-async fn wait_for_signal(shutdown: CancellationToken) {
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C still stops the demo");
-                std::future::pending::<()>().await;
-            }
-        }
+/// A future that completes on Ctrl-C or SIGTERM, with both handlers installed already.
+#[cfg(unix)]
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let listen = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|e| {
+            Error::new(ErrorKind::Internal, format!("cannot listen for {name}")).with_source(e)
+        })
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-        () = shutdown.cancelled() => {}
-    }
-    shutdown.cancel();
+    let mut interrupt = listen(SignalKind::interrupt(), "Ctrl-C")?;
+    let mut terminate = listen(SignalKind::terminate(), "SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+/// A future that completes on Ctrl-C.
+#[cfg(not(unix))]
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 #[cfg(test)]

@@ -21,7 +21,8 @@ pub(super) const REPORT_METRICS: [Metric; 3] =
 pub(super) struct Setup {
     pub(super) apps: Vec<App>,
     pub(super) rules: Vec<AlertRule>,
-    pub(super) channels: Vec<Channel>,
+    /// The spreadsheet channel the report's rows go to.
+    pub(super) sheet: Channel,
 }
 
 /// Seals the fakes' credentials and channels with the context's keyring and creates the
@@ -126,9 +127,5 @@ pub(super) async fn populate(ctx: &Context, fakes: &Fakes) -> Result<Setup> {
             "America/Los_Angeles",
         )?)
         .await?;
-    Ok(Setup {
-        apps,
-        rules,
-        channels: vec![bot, sheet],
-    })
+    Ok(Setup { apps, rules, sheet })
 }
