@@ -210,8 +210,38 @@ fn installs_and_users_follow_a_weekly_pattern() {
         let friday = mean(Weekday::Fri, f) / weekday;
         assert!((1.0..1.2).contains(&friday), "Fri: {friday}");
     }
+    // Each app keeps its own level: week over week, installs move by noise only, so a
+    // planted anomaly (× 5, × 0.1) stands far outside it.
+    for p in 0..40 {
+        let package = format!("com.example.app{p}");
+        for d in start.iter_days().skip(7).take(49) {
+            let now = data::installs(7, &package, d).daily_user_installs as f64;
+            let week_ago = data::installs(7, &package, d - Days::new(7)).daily_user_installs as f64;
+            let change = now / week_ago - 1.0;
+            assert!(change.abs() < 0.3, "{package} {d}: {change}");
+        }
+    }
     assert_eq!(data::weekly_factor(day(2026, 9, 19)), 1.4, "a Saturday");
     assert_eq!(data::weekly_factor(day(2026, 9, 16)), 1.0, "a Wednesday");
+}
+
+#[tokio::test]
+async fn the_built_in_test_account_collects() {
+    let fake = FakeGooglePlay::builder().today(today()).start().await;
+    fake.add_app("com.example.app");
+    let config = GooglePlayConfig::from_json(&fake.test_config_json(fast_http())).unwrap();
+    let source = GooglePlaySource::new(config).unwrap();
+    source.healthcheck().await.unwrap();
+    let d = day(2026, 9, 18);
+    let batch = source
+        .collect(&CollectRequest::new(
+            vec![target(1, "com.example.app")],
+            d,
+            d,
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(outcome(&batch, 1, d), DayOutcome::Collected));
 }
 
 #[tokio::test]

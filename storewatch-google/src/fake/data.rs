@@ -1,7 +1,9 @@
-//! The fake's deterministic numbers: every value is a hash of (seed, package, day) (the
-//! installs around a steady level per package) shaped by a weekly pattern (weekends
-//! busier), so tests can compute what a collection must have
-//! stored and an analysis finds the week-over-week structure of a real app.
+//! The fake's deterministic numbers, so tests can compute what a collection must have
+//! stored. Like a real app's, each series is a level of its own (a hash of the seed and
+//! the package) times a weekly pattern (weekends busier) times a little day-to-day noise
+//! (a hash of the seed, the package and the day): week-over-week changes stay within
+//! about ±20 %, so a planted anomaly stands out and a rule on real changes does not fire
+//! on noise.
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
@@ -36,6 +38,17 @@ fn scale(base: u64, factor: f64) -> u64 {
     (base as f64 * factor).round() as u64
 }
 
+/// The app's own level of a series: `low` plus up to `spread`, fixed per package.
+fn level(seed: u64, package: &str, salt: &str, low: u64, spread: u64) -> u64 {
+    low + hash(seed, package, NaiveDate::MIN, salt) % spread
+}
+
+/// A day's noise factor in `1 ± percent / 100`, in whole percents.
+fn noise(seed: u64, package: &str, day: NaiveDate, salt: &str, percent: u64) -> f64 {
+    let pick = hash(seed, package, day, salt) % (2 * percent + 1);
+    1.0 + (pick as f64 - percent as f64) / 100.0
+}
+
 /// Reporting API values of one app on one day.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Vitals {
@@ -53,16 +66,21 @@ pub struct Vitals {
 
 /// The vitals the fake serves for `package` on `day`.
 pub fn vitals(seed: u64, package: &str, day: NaiveDate) -> Vitals {
-    let h = |salt| hash(seed, package, day, salt);
-    // Integers over a power of ten print and parse back to the same f64.
-    let crash = (2_000 + h("crash") % 18_000) as f64 / 1_000_000.0;
-    let anr = (1_000 + h("anr") % 9_000) as f64 / 1_000_000.0;
+    let level = |salt, low, spread| level(seed, package, salt, low, spread);
+    let noise = |salt, percent| noise(seed, package, day, salt, percent);
+    // Rates in parts per million: integers over a power of ten print and parse back to
+    // the same f64.
+    let ppm = |base: u64, salt| scale(base, noise(salt, 15)) as f64 / 1_000_000.0;
     Vitals {
-        crash_rate: crash,
-        user_perceived_crash_rate: (h("upcrash") % 2_000) as f64 / 1_000_000.0,
-        anr_rate: anr,
-        user_perceived_anr_rate: (h("upanr") % 1_000) as f64 / 1_000_000.0,
-        distinct_users: (scale(10_000 + h("users") % 90_000, weekly_factor(day)) / 10 * 10) as f64,
+        crash_rate: ppm(level("crash", 2_000, 14_000), "crash"),
+        user_perceived_crash_rate: ppm(level("upcrash", 200, 1_600), "upcrash"),
+        anr_rate: ppm(level("anr", 1_000, 7_000), "anr"),
+        user_perceived_anr_rate: ppm(level("upanr", 100, 800), "upanr"),
+        distinct_users: (scale(
+            level("users", 10_000, 90_000),
+            weekly_factor(day) * noise("users", 5),
+        ) / 10
+            * 10) as f64,
     }
 }
 
@@ -106,21 +124,20 @@ impl Installs {
 /// [`FakeGooglePlay::installs`](super::FakeGooglePlay::installs) for the row served).
 pub fn installs(seed: u64, package: &str, day: NaiveDate) -> Installs {
     let h = |salt| hash(seed, package, day, salt);
-    // A steady level per app, moved by the weekday and ±10 % of daily noise, so a
-    // planted anomaly stands out from the app's usual numbers as a real one does.
-    let level = 100 + hash(seed, package, NaiveDate::MIN, "level") % 900;
-    let noise = 0.9 + (h("ui") % 201) as f64 / 1_000.0;
-    let user_installs = scale(level, weekly_factor(day) * noise);
-    let user_uninstalls = 5 + h("uu") % 80;
+    let level = |salt, low, spread| level(seed, package, salt, low, spread);
+    let noise = |salt, percent| noise(seed, package, day, salt, percent);
+    let user_installs = scale(level("ui", 50, 500), weekly_factor(day) * noise("ui", 10));
+    let user_uninstalls = scale(level("uu", 5, 80), noise("uu", 10));
     Installs {
         daily_device_installs: user_installs + h("di") % 40,
         daily_device_uninstalls: user_uninstalls + h("du") % 10,
-        daily_device_upgrades: 100 + h("dg") % 900,
+        daily_device_upgrades: scale(level("dg", 100, 900), noise("dg", 10)),
         daily_user_installs: user_installs,
         daily_user_uninstalls: user_uninstalls,
-        active_device_installs: 10_000 + h("ad") % 50_000,
+        // A 30-day snapshot: it barely moves from one day to the next.
+        active_device_installs: level("ad", 10_000, 50_000) + h("ad") % 200,
         install_events: user_installs + h("ie") % 60,
-        update_events: 100 + h("ue") % 1_000,
+        update_events: scale(level("ue", 100, 1_000), noise("ue", 10)),
         uninstall_events: user_uninstalls + h("ve") % 12,
     }
 }

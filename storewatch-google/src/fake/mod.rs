@@ -35,6 +35,7 @@ mod publisher;
 mod reporting;
 mod routes;
 mod storage;
+mod test_account;
 mod token;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -58,6 +59,7 @@ use storewatch_core::clock::{Clock, SystemClock};
 use tokio::task::JoinHandle;
 
 pub use routes::Endpoint;
+pub use test_account::TEST_CLIENT_EMAIL;
 
 /// An app the fake knows.
 #[derive(Debug, Clone, PartialEq)]
@@ -535,6 +537,14 @@ impl FakeGooglePlay {
             })
             .to_string(),
         )
+    }
+
+    /// Registers the built-in throwaway service account ([`TEST_CLIENT_EMAIL`]) and returns
+    /// a full `google_play` credential config for it, as [`config_json`](Self::config_json)
+    /// does: the quickest working credential for a demo or a benchmark.
+    pub fn test_config_json(&self, http: serde_json::Value) -> SecretString {
+        self.add_service_account(TEST_CLIENT_EMAIL, test_account::PUBLIC_KEY_PEM);
+        self.config_json(TEST_CLIENT_EMAIL, test_account::PRIVATE_KEY_PEM, http)
     }
 
     /// Adds a granted, ordinary app.
