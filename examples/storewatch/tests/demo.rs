@@ -17,8 +17,9 @@ const SECRETS: [&str; 3] = [
     "demo-sign-Vq7Lx2Rk9Tz4",
     "demo-app-secret-Hn4Wc8Pj1Ys6",
 ];
-/// The demo's Google service-account key.
-const SERVICE_ACCOUNT_KEY: &str = include_str!("../src/demo/demo_only_service_account_key.pem");
+/// The key of `FakeGooglePlay`'s built-in service account, which the demo uses.
+const SERVICE_ACCOUNT_KEY: &str =
+    include_str!("../../../storewatch-google/tests/fixtures/test_only_service_account_key.pem");
 
 fn demo(dir: &std::path::Path) -> Command {
     let mut cmd = Command::cargo_bin("storewatch").unwrap();
@@ -182,12 +183,19 @@ fn serve_keeps_running_until_sigterm() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let serving = lines
-        .by_ref()
-        .map_while(|l| l.ok())
-        .any(|l| l.starts_with("serving the demo data"));
+    let mut db = None;
+    let mut serving = false;
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        if let Some(rest) = line.strip_prefix("  database: ") {
+            db = rest.split(" (removed at exit").next().map(str::to_owned);
+        }
+        if line.starts_with("serving the demo data") {
+            serving = true;
+            break;
+        }
+    }
     assert!(serving, "the demo reached serve");
+    let db = db.expect("the database line");
     assert!(child.try_wait().unwrap().is_none(), "still serving");
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -196,4 +204,5 @@ fn serve_keeps_running_until_sigterm() {
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert!(exit.success(), "SIGTERM ends the demo cleanly: {exit:?}");
+    assert!(!std::path::Path::new(&db).exists(), "{db} left behind");
 }

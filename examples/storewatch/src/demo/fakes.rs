@@ -25,14 +25,6 @@ const SPREADSHEET: &str = "shtcnDemoKpi7Qw3Ze";
 /// The tab the daily rows go to.
 pub(super) const SHEET_ID: &str = "daily1";
 
-/// The Google service account the fake accepts.
-const SERVICE_ACCOUNT: &str = "storewatch-demo@storewatch-demo.iam.gserviceaccount.com";
-/// A throwaway RSA key made for the demo with `openssl genpkey`; it signs JWTs for the
-/// local fake's token endpoint and grants nothing anywhere else.
-const SERVICE_ACCOUNT_KEY: &str = include_str!("demo_only_service_account_key.pem");
-/// Its public half, registered with the fake.
-const SERVICE_ACCOUNT_PUBLIC_KEY: &str = include_str!("demo_only_service_account_key.pub.pem");
-
 /// The planted anomalies: Trail Maps' downloads collapse on iOS, Recipe Box is featured
 /// on Android (an index into [`NAMES`] and the factor on the target day's downloads).
 const IOS_DROP: (usize, f64) = (1, 0.3);
@@ -92,7 +84,6 @@ impl Fakes {
             .anomaly(&packages[ANDROID_SPIKE.0], day, ANDROID_SPIKE.1)
             .start()
             .await;
-        google.add_service_account(SERVICE_ACCOUNT, SERVICE_ACCOUNT_PUBLIC_KEY);
         for package in &packages {
             google.add_app(package);
         }
@@ -142,11 +133,10 @@ impl Fakes {
         Ok(SecretString::from(config.to_string()))
     }
 
-    /// The `google_play` credential config: the demo service account, the fake's URLs.
+    /// The `google_play` credential config: the fake's built-in throwaway service
+    /// account (its key signs JWTs for the fake only) and the fake's URLs.
     pub(super) fn google_config(&self) -> SecretString {
-        self.google.config_json(
-            SERVICE_ACCOUNT,
-            SERVICE_ACCOUNT_KEY,
+        self.google.test_config_json(
             json!({"backoff_base_ms": 10, "backoff_max_ms": 200, "timeout_secs": 10,
                    "reporting_requests_per_second": 100}),
         )

@@ -107,6 +107,17 @@ pub(crate) async fn run(args: DemoArgs, settings: Settings) -> Result<()> {
         .date_naive()
         .pred_opt()
         .ok_or_else(|| Error::internal("no day before today"))?;
+    // Ctrl-C or SIGTERM at any point ends the demo through the same cleanup (the
+    // temporary database is removed); while serving, it is `serve`'s graceful stop.
+    let stop = stop_signal()?;
+    let shutdown = CancellationToken::new();
+    let watcher = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            stop.await;
+            shutdown.cancel();
+        }
+    });
     let database = Database::new(args.db)?;
     let fakes = Fakes::start(day, args.days).await?;
     let settings = Settings {
@@ -119,7 +130,18 @@ pub(crate) async fn run(args: DemoArgs, settings: Settings) -> Result<()> {
     };
     let keyring = Keyring::from_raw(&[("demo", rand::random::<[u8; 32]>())])?;
     let ctx = Context::open_with_keyring(settings, Some(keyring)).await?;
-    let result = demo(&ctx, &fakes, &database, day, args.days, args.serve).await;
+    let printed = tokio::select! {
+        result = demo(&ctx, &fakes, &database, day, args.days) => result,
+        () = shutdown.cancelled() => Err(Error::new(
+            ErrorKind::Cancelled,
+            "stopped by Ctrl-C or SIGTERM before the demo finished",
+        )),
+    };
+    let result = match printed {
+        Ok(()) if args.serve => serve_until_stopped(&ctx, shutdown).await,
+        other => other,
+    };
+    watcher.abort();
     ctx.db.close().await;
     result
 }
@@ -130,7 +152,6 @@ async fn demo(
     database: &Database,
     day: NaiveDate,
     days: u32,
-    serve: bool,
 ) -> Result<()> {
     let setup = setup::populate(ctx, fakes).await?;
     let pipeline = ctx.pipeline()?;
@@ -182,12 +203,7 @@ async fn demo(
         let deliveries = ctx.store.list_deliveries(execution.id).await?;
         print!("{}", render::execution(execution, &deliveries));
     }
-    ensure_succeeded(&run)?;
-
-    if serve {
-        serve_until_stopped(ctx).await?;
-    }
-    Ok(())
+    ensure_succeeded(&run)
 }
 
 fn header(fakes: &Fakes, database: &Database, day: NaiveDate, days: u32) {
@@ -294,24 +310,14 @@ async fn fired(
     Ok(events)
 }
 
-/// Hands the demo database to `serve` until Ctrl-C or SIGTERM; the fakes keep answering.
-async fn serve_until_stopped(ctx: &Context) -> Result<()> {
-    // Listening before saying so: a signal sent on seeing the line must stop us cleanly.
-    let stop = stop_signal()?;
+/// Hands the demo database to `serve` until `shutdown` (Ctrl-C or SIGTERM); the fakes
+/// keep answering meanwhile.
+async fn serve_until_stopped(ctx: &Context, shutdown: CancellationToken) -> Result<()> {
     println!(
         "\nserving the demo data (listening on {}) until Ctrl-C or SIGTERM; the fakes keep answering",
         ctx.settings.listen
     );
-    let shutdown = CancellationToken::new();
-    let cancel = shutdown.clone();
-    let signals = tokio::spawn(async move {
-        stop.await;
-        cancel.cancel();
-    });
-    let result = crate::serve::serve(ctx.clone(), shutdown.clone()).await;
-    shutdown.cancel();
-    signals.abort();
-    result
+    crate::serve::serve(ctx.clone(), shutdown).await
 }
 
 /// A future that completes on Ctrl-C or SIGTERM, with both handlers installed already.
