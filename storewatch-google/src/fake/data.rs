@@ -1,7 +1,11 @@
-//! The fake's deterministic numbers: every value is a hash of (seed, package, day), so
-//! tests can compute what a collection must have stored.
+//! The fake's deterministic numbers, so tests can compute what a collection must have
+//! stored. Like a real app's, each series is a level of its own (a hash of the seed and
+//! the package) times a weekly pattern (weekends busier) times a little day-to-day noise
+//! (a hash of the seed, the package and the day): week-over-week changes stay within
+//! about ±20 %, so a planted anomaly stands out and a rule on real changes does not fire
+//! on noise.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate, Weekday};
 
 /// FNV-1a over the parts, then a final avalanche so close inputs differ widely.
 fn hash(seed: u64, package: &str, day: NaiveDate, salt: &str) -> u64 {
@@ -17,6 +21,32 @@ fn hash(seed: u64, package: &str, day: NaiveDate, salt: &str) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^ (h >> 33)
+}
+
+/// The weekday multiplier of daily activity: more installs and users on weekends, a
+/// little more on Fridays (the same shape as the Apple fake's downloads).
+pub fn weekly_factor(day: NaiveDate) -> f64 {
+    match day.weekday() {
+        Weekday::Sat | Weekday::Sun => 1.4,
+        Weekday::Fri => 1.1,
+        _ => 1.0,
+    }
+}
+
+/// `base` scaled by `factor`, rounded to a count.
+fn scale(base: u64, factor: f64) -> u64 {
+    (base as f64 * factor).round() as u64
+}
+
+/// The app's own level of a series: `low` plus up to `spread`, fixed per package.
+fn level(seed: u64, package: &str, salt: &str, low: u64, spread: u64) -> u64 {
+    low + hash(seed, package, NaiveDate::MIN, salt) % spread
+}
+
+/// A day's noise factor in `1 ± percent / 100`, in whole percents.
+fn noise(seed: u64, package: &str, day: NaiveDate, salt: &str, percent: u64) -> f64 {
+    let pick = hash(seed, package, day, salt) % (2 * percent + 1);
+    1.0 + (pick as f64 - percent as f64) / 100.0
 }
 
 /// Reporting API values of one app on one day.
@@ -36,16 +66,21 @@ pub struct Vitals {
 
 /// The vitals the fake serves for `package` on `day`.
 pub fn vitals(seed: u64, package: &str, day: NaiveDate) -> Vitals {
-    let h = |salt| hash(seed, package, day, salt);
-    // Integers over a power of ten print and parse back to the same f64.
-    let crash = (2_000 + h("crash") % 18_000) as f64 / 1_000_000.0;
-    let anr = (1_000 + h("anr") % 9_000) as f64 / 1_000_000.0;
+    let level = |salt, low, spread| level(seed, package, salt, low, spread);
+    let noise = |salt, percent| noise(seed, package, day, salt, percent);
+    // Rates in parts per million: integers over a power of ten print and parse back to
+    // the same f64.
+    let ppm = |base: u64, salt| scale(base, noise(salt, 15)) as f64 / 1_000_000.0;
     Vitals {
-        crash_rate: crash,
-        user_perceived_crash_rate: (h("upcrash") % 2_000) as f64 / 1_000_000.0,
-        anr_rate: anr,
-        user_perceived_anr_rate: (h("upanr") % 1_000) as f64 / 1_000_000.0,
-        distinct_users: ((10_000 + h("users") % 90_000) / 10 * 10) as f64,
+        crash_rate: ppm(level("crash", 2_000, 14_000), "crash"),
+        user_perceived_crash_rate: ppm(level("upcrash", 200, 1_600), "upcrash"),
+        anr_rate: ppm(level("anr", 1_000, 7_000), "anr"),
+        user_perceived_anr_rate: ppm(level("upanr", 100, 800), "upanr"),
+        distinct_users: (scale(
+            level("users", 10_000, 90_000),
+            weekly_factor(day) * noise("users", 5),
+        ) / 10
+            * 10) as f64,
     }
 }
 
@@ -72,20 +107,37 @@ pub struct Installs {
     pub uninstall_events: u64,
 }
 
-/// The installs row the fake serves for `package` on `day`.
+impl Installs {
+    /// The row with its install counts (device and user installs, install events)
+    /// multiplied by `factor`, as an anomaly of the day does; uninstalls, updates and the
+    /// 30-day active-device snapshot do not jump with a day's installs.
+    #[must_use]
+    pub fn with_install_factor(mut self, factor: f64) -> Installs {
+        self.daily_device_installs = scale(self.daily_device_installs, factor);
+        self.daily_user_installs = scale(self.daily_user_installs, factor);
+        self.install_events = scale(self.install_events, factor);
+        self
+    }
+}
+
+/// The installs row of `package` on `day` before any anomaly (see
+/// [`FakeGooglePlay::installs`](super::FakeGooglePlay::installs) for the row served).
 pub fn installs(seed: u64, package: &str, day: NaiveDate) -> Installs {
     let h = |salt| hash(seed, package, day, salt);
-    let user_installs = 50 + h("ui") % 500;
-    let user_uninstalls = 5 + h("uu") % 80;
+    let level = |salt, low, spread| level(seed, package, salt, low, spread);
+    let noise = |salt, percent| noise(seed, package, day, salt, percent);
+    let user_installs = scale(level("ui", 50, 500), weekly_factor(day) * noise("ui", 10));
+    let user_uninstalls = scale(level("uu", 5, 80), noise("uu", 10));
     Installs {
         daily_device_installs: user_installs + h("di") % 40,
         daily_device_uninstalls: user_uninstalls + h("du") % 10,
-        daily_device_upgrades: 100 + h("dg") % 900,
+        daily_device_upgrades: scale(level("dg", 100, 900), noise("dg", 10)),
         daily_user_installs: user_installs,
         daily_user_uninstalls: user_uninstalls,
-        active_device_installs: 10_000 + h("ad") % 50_000,
+        // A 30-day snapshot: it barely moves from one day to the next.
+        active_device_installs: level("ad", 10_000, 50_000) + h("ad") % 200,
         install_events: user_installs + h("ie") % 60,
-        update_events: 100 + h("ue") % 1_000,
+        update_events: scale(level("ue", 100, 1_000), noise("ue", 10)),
         uninstall_events: user_uninstalls + h("ve") % 12,
     }
 }
@@ -105,12 +157,12 @@ pub const INSTALLS_HEADER: &str = "Date,Package Name,Daily Device Installs,Daily
 /// Header of the ratings overview.
 pub const RATINGS_HEADER: &str = "Date,Package Name,Daily Average Rating,Total Average Rating";
 
-/// An installs-overview line; `zero` writes the 0s Play shows for an unfinished day.
-pub(crate) fn installs_line(seed: u64, package: &str, day: NaiveDate, zero: bool) -> String {
-    if zero {
+/// An installs-overview line of `row`; `None` writes the 0s Play shows for an unfinished
+/// day.
+pub(crate) fn installs_line(package: &str, day: NaiveDate, row: Option<Installs>) -> String {
+    let Some(i) = row else {
         return format!("{day},{package},0,0,0,0,0,0,0,0,0,0");
-    }
-    let i = installs(seed, package, day);
+    };
     format!(
         "{day},{package},{},{},{},0,{},{},{},{},{},{}",
         i.daily_device_installs,
