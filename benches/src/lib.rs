@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod floor;
 pub mod memory;
 pub mod synthetic;
 pub mod timing;

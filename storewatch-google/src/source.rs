@@ -1,10 +1,11 @@
 //! [`GooglePlaySource`]: the [`MetricSource`] of a Google Play service account.
 //!
 //! Per app, four parts run side by side: the crash and ANR metric sets of the Reporting
-//! API (one freshness call and one query each, for the whole range) and the installs and
-//! ratings overview files (one object per month). Each part marks the days it covered;
-//! a day's outcome is the worst mark: failed, then not yet available, then collected.
-//! Only collected days keep their points, so a day is never half stored.
+//! API (one query each for the whole range; freshness is read only when Google refuses
+//! the range as not published yet) and the installs and ratings overview files (one
+//! object per month). Each part marks the days it covered; a day's outcome is the worst
+//! mark: failed, then not yet available, then collected. Only collected days keep their
+//! points, so a day is never half stored.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -204,17 +205,38 @@ impl GooglePlaySource {
         let mut marks = Marks::default();
         let mut points = Vec::new();
         let context = || format!("{} of {package}", set.name());
-        let fresh = match reporting::freshness(&self.client, base, package, set).await {
-            Ok(day) => day,
-            Err(e) => {
-                marks.fail(req.days(), &e.context(context()));
-                return (points, marks);
-            }
-        };
-        let end = fresh.min(next_day(req.to));
-        if req.from < end {
-            let api: Vec<&str> = wanted.iter().map(|(a, _)| *a).collect();
-            match reporting::query(&self.client, base, package, set, &api, req.from, end).await {
+        let api: Vec<&str> = wanted.iter().map(|(a, _)| *a).collect();
+        let query = |end| reporting::query(&self.client, base, package, set, &api, req.from, end);
+        // The whole range first: on a daily run Google has usually published it, and one
+        // query is then all it takes (the Reporting quota of 10/s is what bounds a large
+        // portfolio). A range past freshness is refused with a 400; only then is
+        // freshness read and the query repeated up to it. Any 400 takes that path, so a
+        // reworded freshness refusal still ends in the clamped query, and a request that
+        // is wrong for another reason fails there with Google's message.
+        let mut end = next_day(req.to);
+        let mut result = Some(query(end).await);
+        if let Some(Err(e)) = &result
+            && matches!(
+                e.kind(),
+                ErrorKind::NotYetAvailable | ErrorKind::InvalidInput
+            )
+        {
+            let fresh = match reporting::freshness(&self.client, base, package, set).await {
+                Ok(day) => day,
+                Err(e) => {
+                    marks.fail(req.days(), &e.context(context()));
+                    return (points, marks);
+                }
+            };
+            end = fresh.min(end);
+            result = if req.from < end {
+                Some(query(end).await)
+            } else {
+                None
+            };
+        }
+        if let Some(result) = result {
+            match result {
                 Ok(days) => {
                     for day in req.days().take_while(|d| *d < end) {
                         match days.get(&day) {

@@ -244,7 +244,7 @@ async fn server_errors_resets_and_stalls_are_retried() {
     let mut http = fast_http();
     http["timeout_secs"] = 1.into();
     let source = source_for(&fake, http);
-    fake.fail_next(Endpoint::Freshness, Fault::Internal, 1);
+    fake.fail_next(Endpoint::Query, Fault::Internal, 1);
     fake.fail_next(Endpoint::Query, Fault::UnavailableHtml, 1);
     fake.fail_next(Endpoint::Query, Fault::ConnectionReset, 1);
     fake.fail_next(Endpoint::Download, Fault::Stall(Duration::from_secs(3)), 1);
@@ -256,8 +256,8 @@ async fn server_errors_resets_and_stalls_are_retried() {
     .with_metrics(vec![Metric::CRASH_RATE, Metric::DOWNLOADS]);
     let batch = source.collect(&req).await.unwrap();
     assert!(all_collected(&batch), "{:?}", batch.outcomes);
-    assert_eq!(fake.requests(Endpoint::Freshness), 2);
-    assert_eq!(fake.requests(Endpoint::Query), 3);
+    assert_eq!(fake.requests(Endpoint::Freshness), 0);
+    assert_eq!(fake.requests(Endpoint::Query), 4);
     assert_eq!(fake.requests(Endpoint::Download), 2);
 }
 
@@ -283,8 +283,8 @@ async fn retries_give_up_and_report_unavailable() {
 
 #[tokio::test]
 async fn the_limiter_holds_reporting_to_its_rate() {
-    // With the default 10/s, 2 apps × 2 sets × (freshness + query) = 8 Reporting calls;
-    // the fake counts them all and nothing fails for quota.
+    // With the default 10/s, 2 apps × 2 sets × 1 query = 4 Reporting calls; the fake
+    // counts them all and nothing fails for quota.
     let fake = fake_with(&["com.example.a", "com.example.b"], today()).await;
     let mut http = fast_http();
     http["reporting_requests_per_second"] = 10.into();
@@ -299,7 +299,7 @@ async fn the_limiter_holds_reporting_to_its_rate() {
     assert!(all_collected(&batch));
     assert_eq!(
         fake.requests(Endpoint::Freshness) + fake.requests(Endpoint::Query),
-        8
+        4
     );
     assert!(
         batch

@@ -12,7 +12,7 @@ use common::*;
 use storewatch_core::model::{AppId, Metric, MetricPoint};
 use storewatch_core::source::{CollectBatch, CollectRequest, DayOutcome, MetricSource};
 use storewatch_core::{ErrorKind, Registry};
-use storewatch_google::fake::{Endpoint, FakeApp, data};
+use storewatch_google::fake::{Endpoint, FakeApp, Fault, data};
 use storewatch_google::metrics::{
     DISTINCT_USERS, USER_PERCEIVED_ANR_RATE, USER_PERCEIVED_CRASH_RATE,
 };
@@ -114,7 +114,8 @@ async fn collects_every_metric_with_the_fakes_values() {
             .all(|p| p.value < 1.0)
     );
     assert_eq!(fake.requests(Endpoint::Token), 1);
-    assert_eq!(fake.requests(Endpoint::Freshness), 2);
+    // A published range needs no freshness call: one query per metric set.
+    assert_eq!(fake.requests(Endpoint::Freshness), 0);
     assert_eq!(fake.requests(Endpoint::Query), 2);
     assert_eq!(fake.requests(Endpoint::Download), 2);
     // The token is cached: a second collection signs no new JWT.
@@ -141,7 +142,7 @@ async fn backfill_50_apps_30_days_makes_the_minimum_requests() {
     let metric_sets = 2;
     let months = 2;
     assert_eq!(fake.requests(Endpoint::Query), 50 * metric_sets);
-    assert_eq!(fake.requests(Endpoint::Freshness), 50 * metric_sets);
+    assert_eq!(fake.requests(Endpoint::Freshness), 0);
     // Installs and ratings: one object per app and month each.
     assert_eq!(fake.requests(Endpoint::Download), 50 * months * 2);
     assert_eq!(fake.requests(Endpoint::List), 0);
@@ -174,6 +175,8 @@ async fn range_is_clamped_to_each_sets_freshness() {
     let fake = fake_with(&["com.example.app"], today()).await;
     fake.set_freshness("crashRateMetricSet", day(2026, 9, 15));
     fake.set_freshness("anrRateMetricSet", day(2026, 9, 18));
+    // A failing freshness call is retried like any other.
+    fake.fail_next(Endpoint::Freshness, Fault::Internal, 1);
     let source = source_for(&fake, fast_http());
     let req = CollectRequest::new(
         vec![target(1, "com.example.app")],
@@ -206,13 +209,14 @@ async fn range_is_clamped_to_each_sets_freshness() {
             );
         }
     }
-    // No query ran past freshness (the fake would have answered 400), and only those.
-    assert_eq!(fake.requests(Endpoint::Query), 2);
+    // Per set: the whole range (refused past freshness), freshness, the clamped range.
+    assert_eq!(fake.requests(Endpoint::Query), 4);
+    assert_eq!(fake.requests(Endpoint::Freshness), 3);
     assert_eq!(fake.requests(Endpoint::Download), 0);
 }
 
 #[tokio::test]
-async fn freshness_stuck_before_the_range_asks_no_query() {
+async fn freshness_stuck_before_the_range_asks_no_clamped_query() {
     let fake = fake_with(&["com.example.app"], today()).await;
     for set in ["crashRateMetricSet", "anrRateMetricSet"] {
         fake.set_freshness(set, day(2026, 9, 20));
@@ -232,7 +236,8 @@ async fn freshness_stuck_before_the_range_asks_no_query() {
             .iter()
             .all(|o| matches!(o.outcome, DayOutcome::NotYetAvailable { .. }))
     );
-    assert_eq!(fake.requests(Endpoint::Query), 0);
+    // The refused whole-range query per set, then freshness; nothing is left to ask.
+    assert_eq!(fake.requests(Endpoint::Query), 2);
     assert_eq!(fake.requests(Endpoint::Freshness), 2);
 }
 
@@ -492,8 +497,9 @@ async fn one_apps_failure_never_fails_the_batch() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    // Permission errors are not retried.
-    assert_eq!(fake.requests(Endpoint::Freshness), 2);
+    // Permission errors are not retried, nor taken for a freshness refusal.
+    assert_eq!(fake.requests(Endpoint::Query), 2);
+    assert_eq!(fake.requests(Endpoint::Freshness), 0);
 }
 
 #[tokio::test]
