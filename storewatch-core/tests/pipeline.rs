@@ -263,6 +263,75 @@ async fn one_app_failing_does_not_cost_the_others_their_points() {
     );
 }
 
+/// A source whose collect waits until `barrier` is full: it only completes when every
+/// credential's collection runs at the same time.
+#[derive(Debug)]
+struct RendezvousSource {
+    barrier: Arc<tokio::sync::Barrier>,
+}
+
+#[async_trait]
+impl MetricSource for RendezvousSource {
+    fn kind(&self) -> &'static str {
+        "mock_source"
+    }
+    fn platform(&self) -> Platform {
+        Platform::Ios
+    }
+    fn metrics(&self) -> &[Metric] {
+        &[]
+    }
+    async fn collect(&self, req: &CollectRequest) -> Result<CollectBatch> {
+        tokio::time::timeout(Duration::from_secs(30), self.barrier.wait())
+            .await
+            .map_err(|_| Error::new(ErrorKind::Timeout, "the other credential never started"))?;
+        let mut batch = CollectBatch::default();
+        for app in &req.apps {
+            batch.points.push(MetricPoint::total(
+                app.app_id,
+                Metric::DOWNLOADS,
+                req.to,
+                1.0,
+            ));
+        }
+        Ok(batch)
+    }
+    async fn healthcheck(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn credentials_are_collected_at_the_same_time() {
+    let w = world(2).await;
+    let second = create_credential(
+        w.store.as_ref(),
+        &keyring(),
+        "asc-2",
+        Platform::Ios,
+        "mock_source",
+        &SecretString::from("{}"),
+    )
+    .await
+    .unwrap();
+    let first = w.store.list_credentials().await.unwrap()[0].id;
+    for (app, credential) in w.apps.iter().zip([first, second.id]) {
+        let mut spec = app.spec.clone();
+        spec.credential_id = Some(credential);
+        w.store.update_app(app.id, app.version, spec).await.unwrap();
+    }
+    let source: Arc<dyn MetricSource> = Arc::new(RendezvousSource {
+        barrier: Arc::new(tokio::sync::Barrier::new(2)),
+    });
+    let mut registry = Registry::new();
+    registry.register_source("mock_source", move |_| Ok(source.clone()));
+    let p = pipeline(&w, registry, quiet_analyzer(), quiet_evaluator());
+    let exec = claim(&w, manual(Task::DataCollection)).await;
+    let (done, _) = execute(&p, &w, &exec).await;
+    assert_eq!(done.status, ExecutionStatus::Success, "{}", done.error_log);
+    assert_eq!(done.success_count, 2);
+}
+
 #[tokio::test]
 async fn not_yet_available_is_pending_not_an_error_and_queues_a_retry() {
     let w = world(2).await;

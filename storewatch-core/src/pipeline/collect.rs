@@ -1,5 +1,6 @@
 //! DataCollection: the target day, the missing days since the last stored one and the
-//! last `restate_days`, one source call per credential, points upserted in bulk.
+//! last `restate_days`, one source call per credential (all credentials at once), points
+//! upserted in bulk.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -40,11 +41,10 @@ impl Pipeline {
                 Err(e) => st.error(format!("app {}: {e}", app.bundle_id)),
             }
         }
-        let mut summary = CollectionSummary::default();
+        // Each credential is its own account with its own rate limits: all are collected
+        // at once, and their batches stored one after another as they are in order.
+        let mut jobs = Vec::new();
         for (credential_id, group) in groups {
-            if cancel.is_cancelled() {
-                break;
-            }
             let Some(credential) = credentials.iter().find(|c| c.id == credential_id) else {
                 continue;
             };
@@ -67,7 +67,19 @@ impl Pipeline {
                 from,
                 day,
             );
-            match source.collect(&req).await {
+            jobs.push(async move {
+                let result = source.collect(&req).await;
+                (group, from, result)
+            });
+        }
+        let results = tokio::select! {
+            biased;
+            () = cancel.cancelled() => Vec::new(),
+            results = futures::future::join_all(jobs) => results,
+        };
+        let mut summary = CollectionSummary::default();
+        for (group, from, result) in results {
+            match result {
                 Ok(batch) => summary.points += self.record_batch(&group, batch, st).await,
                 Err(e) => {
                     for app in &group {
