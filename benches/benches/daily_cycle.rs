@@ -33,9 +33,9 @@
 //! (Play Reporting: 1,000 queries ÷ 10/s ≈ 100 s; see
 //! [`request_floor`](storewatch_benches::floor::request_floor)). Providers are combined
 //! as the work depends on itself: collection from Apple and from Google is independent,
-//! so the collection floor is the larger of the two (max), although the pipeline today
-//! collects one credential after the other and so pays Apple's part before Google's;
-//! alerts and reports need the collected data, so Lark's floor is added after it (sum).
+//! and the pipeline collects every credential at once, so the collection floor is the
+//! larger of the two (max); alerts and reports need the collected data, so Lark's floor
+//! is added after it (sum).
 //! Local work (parsing, storing, the analysis) is not in the floor: the ratio shows what
 //! it and any needless waiting cost.
 #![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
