@@ -266,6 +266,7 @@ async fn tokens_are_reused_valid_and_renewed_before_expiry() {
     assert_eq!(header.kid.as_deref(), Some(fake.key().key_id.as_str()));
     assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
     fake.manual_clock()
+        .unwrap()
         .advance(std::time::Duration::from_secs(14 * 60));
     source.healthcheck().await.unwrap();
     let last = fake.tokens_seen().last().cloned().unwrap();

@@ -63,7 +63,9 @@ async fn yesterday_moves_from_not_yet_to_ready_at_the_pacific_hour() {
             "nothing stored for a day not published"
         );
     }
-    fake.manual_clock().advance(Duration::from_secs(3 * 3600));
+    fake.manual_clock()
+        .unwrap()
+        .advance(Duration::from_secs(3 * 3600));
     let batch = source
         .collect(&sales_request(targets(&fake, 2), last, last))
         .await

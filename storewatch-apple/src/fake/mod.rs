@@ -4,7 +4,10 @@
 //! against registered public keys, the apps, sales report and analytics endpoints with
 //! Apple's headers, encodings and error bodies, a second listener acting as S3 for the
 //! pre-signed segment URLs, a rolling rate-limit budget, and a knob for every error case.
-//! Data come from a seeded [`Catalogue`]; time comes from an injected [`Clock`].
+//! Data come from a seeded [`Catalogue`]; time comes from an injected [`Clock`]: a
+//! stopped [`ManualClock`] for tests, or the system clock
+//! ([`FakeBuilder::system_clock`]) for demos and benchmarks that run real clients in real
+//! time. [`FakeBuilder::latency`] makes every request wait, as a distant server does.
 //!
 //! ```no_run
 //! # async fn demo() -> storewatch_core::Result<()> {
@@ -23,12 +26,12 @@ mod sales_api;
 mod server;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use storewatch_core::clock::{Clock, ManualClock};
+use storewatch_core::clock::{Clock, ManualClock, SystemClock};
 use storewatch_core::{Error, ErrorKind, Result};
 use tokio::task::JoinHandle;
 
@@ -150,6 +153,7 @@ pub(crate) struct Knobs {
     pub(crate) header_variant: HeaderVariant,
     pub(crate) agreement_missing: bool,
     pub(crate) ready_hour_pt: u32,
+    pub(crate) all_days_ready: bool,
     pub(crate) rate_limit: u32,
     pub(crate) rate_window: Duration,
     pub(crate) rate_log: HashMap<String, VecDeque<tokio::time::Instant>>,
@@ -180,12 +184,32 @@ pub(crate) struct FakeState {
     pub(crate) s3_url: String,
     pub(crate) knobs: Mutex<Knobs>,
     pub(crate) in_flight: AtomicUsize,
+    /// Injected latency in microseconds (outside the knobs' lock: read on every request).
+    pub(crate) latency_us: AtomicU64,
 }
 
 impl FakeState {
     pub(crate) fn knobs(&self) -> std::sync::MutexGuard<'_, Knobs> {
         self.knobs.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    pub(crate) fn latency(&self) -> Duration {
+        Duration::from_micros(self.latency_us.load(Ordering::Relaxed))
+    }
+
+    fn set_latency(&self, latency: Duration) {
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.latency_us.store(micros, Ordering::Relaxed);
+    }
+}
+
+/// Which clock a fake runs on.
+#[derive(Debug, Clone)]
+enum ClockChoice {
+    /// Stopped at 18:00 UTC two days after the last data day.
+    Default,
+    Manual(ManualClock),
+    System,
 }
 
 /// Builds a [`FakeAppStoreConnect`].
@@ -194,10 +218,13 @@ pub struct FakeBuilder {
     seed: u64,
     apps: usize,
     days: u32,
-    start: NaiveDate,
+    start: Option<NaiveDate>,
+    last: Option<NaiveDate>,
     anomalies: Vec<Anomaly>,
     vendor_number: String,
-    clock: Option<ManualClock>,
+    clock: ClockChoice,
+    all_days_ready: Option<bool>,
+    latency: Duration,
     key: Option<TestKey>,
     without_request: Vec<usize>,
 }
@@ -224,10 +251,21 @@ impl FakeBuilder {
         self
     }
 
-    /// The first day with data (default 2026-03-01).
+    /// The first day with data (default 2026-03-01, or on the system clock `days` days
+    /// ending yesterday).
     #[must_use]
     pub fn first_day(mut self, start: NaiveDate) -> Self {
-        self.start = start;
+        self.start = Some(start);
+        self.last = None;
+        self
+    }
+
+    /// The last day with data: the catalogue covers the `days` days ending on `last`
+    /// (replaces [`first_day`](Self::first_day)).
+    #[must_use]
+    pub fn last_day(mut self, last: NaiveDate) -> Self {
+        self.last = Some(last);
+        self.start = None;
         self
     }
 
@@ -245,11 +283,42 @@ impl FakeBuilder {
         self
     }
 
-    /// The clock (default: stopped at 18:00 UTC the day after the last day, when every
+    /// The clock (default: stopped at 18:00 UTC two days after the last day, when every
     /// day's sales report is ready).
     #[must_use]
     pub fn clock(mut self, clock: ManualClock) -> Self {
-        self.clock = Some(clock);
+        self.clock = ClockChoice::Manual(clock);
+        self
+    }
+
+    /// Runs on the system clock, so a client on
+    /// [`SystemClock`] has its tokens accepted and
+    /// sees today's analytics instances. Unless [`first_day`](Self::first_day) or
+    /// [`last_day`](Self::last_day) say otherwise, the data end yesterday (UTC: the
+    /// latest "yesterday" of any time zone a schedule may use), and every data day's
+    /// sales report is served as ready whatever the hour
+    /// ([`all_days_ready`](Self::all_days_ready)`(false)` restores Apple's morning
+    /// publication in Pacific time).
+    #[must_use]
+    pub fn system_clock(mut self) -> Self {
+        self.clock = ClockChoice::System;
+        self
+    }
+
+    /// Serves every data day's sales report as ready, whatever the clock says (default:
+    /// on only with [`system_clock`](Self::system_clock)); days without data still follow
+    /// the publication hour. Forced [`DayState`]s win over it.
+    #[must_use]
+    pub fn all_days_ready(mut self, ready: bool) -> Self {
+        self.all_days_ready = Some(ready);
+        self
+    }
+
+    /// Every request (API and S3 listener) waits this long before it is answered
+    /// (default zero), as a server across the world does.
+    #[must_use]
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
         self
     }
 
@@ -270,12 +339,28 @@ impl FakeBuilder {
 
     /// Binds both listeners on 127.0.0.1 with ephemeral ports and starts serving.
     pub async fn start(self) -> Result<FakeAppStoreConnect> {
-        let mut catalogue = Catalogue::new(self.seed, self.apps, self.start, self.days);
+        let live = matches!(self.clock, ClockChoice::System);
+        let start = match (self.start, self.last) {
+            (Some(start), _) => start,
+            (None, Some(last)) => first_of(last, self.days),
+            (None, None) if live => {
+                let yesterday = SystemClock.now().date_naive() - chrono::Duration::days(1);
+                first_of(yesterday, self.days)
+            }
+            (None, None) => NaiveDate::from_ymd_opt(2026, 3, 1).unwrap_or_default(),
+        };
+        let mut catalogue = Catalogue::new(self.seed, self.apps, start, self.days);
         catalogue.anomalies = self.anomalies;
-        let clock = self.clock.unwrap_or_else(|| {
-            let next = catalogue.last_day() + chrono::Duration::days(2);
-            ManualClock::new(next.and_hms_opt(18, 0, 0).unwrap_or_default().and_utc())
-        });
+        let (clock, manual): (Arc<dyn Clock>, Option<ManualClock>) = match self.clock {
+            ClockChoice::System => (Arc::new(SystemClock), None),
+            ClockChoice::Manual(clock) => (Arc::new(clock.clone()), Some(clock)),
+            ClockChoice::Default => {
+                let next = catalogue.last_day() + chrono::Duration::days(2);
+                let clock =
+                    ManualClock::new(next.and_hms_opt(18, 0, 0).unwrap_or_default().and_utc());
+                (Arc::new(clock.clone()), Some(clock))
+            }
+        };
         let key = self
             .key
             .unwrap_or_else(|| TestKey::generate("fake-team-key"));
@@ -352,7 +437,7 @@ impl FakeBuilder {
         let state = Arc::new(FakeState {
             catalogue,
             vendor_number: self.vendor_number,
-            clock: Arc::new(clock.clone()),
+            clock: clock.clone(),
             base_url: base_url.clone(),
             s3_url,
             knobs: Mutex::new(Knobs {
@@ -366,6 +451,7 @@ impl FakeBuilder {
                 header_variant: HeaderVariant::Standard,
                 agreement_missing: false,
                 ready_hour_pt: 8,
+                all_days_ready: self.all_days_ready.unwrap_or(live),
                 rate_limit: 3600,
                 rate_window: Duration::from_secs(3600),
                 rate_log: HashMap::new(),
@@ -380,22 +466,31 @@ impl FakeBuilder {
                 page_size_cap: 200,
             }),
             in_flight: AtomicUsize::new(0),
+            latency_us: AtomicU64::new(0),
         });
+        state.set_latency(self.latency);
         let api_task = tokio::spawn(server::serve_api(api, state.clone()));
         let s3_task = tokio::spawn(server::serve_s3(s3, state.clone()));
         Ok(FakeAppStoreConnect {
             state,
             clock,
+            manual,
             key,
             tasks: vec![api_task, s3_task],
         })
     }
 }
 
+/// The first day of `days` days ending on `last`.
+fn first_of(last: NaiveDate, days: u32) -> NaiveDate {
+    last - chrono::Duration::days(i64::from(days.max(1)) - 1)
+}
+
 /// A running fake App Store Connect; stops serving when dropped.
 pub struct FakeAppStoreConnect {
     state: Arc<FakeState>,
-    clock: ManualClock,
+    clock: Arc<dyn Clock>,
+    manual: Option<ManualClock>,
     key: TestKey,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -418,16 +513,20 @@ impl Drop for FakeAppStoreConnect {
 }
 
 impl FakeAppStoreConnect {
-    /// A builder with defaults: 3 apps, 14 days from 2026-03-01, seed 7.
+    /// A builder with defaults: 3 apps, 14 days from 2026-03-01, seed 7, a stopped clock,
+    /// no latency.
     pub fn builder() -> FakeBuilder {
         FakeBuilder {
             seed: 7,
             apps: 3,
             days: 14,
-            start: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap_or_default(),
+            start: None,
+            last: None,
             anomalies: Vec::new(),
             vendor_number: "80012345".to_owned(),
-            clock: None,
+            clock: ClockChoice::Default,
+            all_days_ready: None,
+            latency: Duration::ZERO,
             key: None,
             without_request: Vec::new(),
         }
@@ -445,12 +544,12 @@ impl FakeAppStoreConnect {
 
     /// The fake's clock (share it with the client so tokens and readiness agree).
     pub fn clock(&self) -> Arc<dyn Clock> {
-        Arc::new(self.clock.clone())
+        self.clock.clone()
     }
 
-    /// The fake's clock, to move time.
-    pub fn manual_clock(&self) -> &ManualClock {
-        &self.clock
+    /// The fake's clock, to move time; `None` when it runs on the system clock.
+    pub fn manual_clock(&self) -> Option<&ManualClock> {
+        self.manual.as_ref()
     }
 
     /// The data served.
@@ -565,6 +664,23 @@ impl FakeAppStoreConnect {
     /// (default 8).
     pub fn set_ready_hour_pt(&self, hour: u32) {
         self.state.knobs().ready_hour_pt = hour;
+    }
+
+    /// Serves every data day's sales report as ready whatever the hour (see
+    /// [`FakeBuilder::all_days_ready`]).
+    pub fn set_all_days_ready(&self, ready: bool) {
+        self.state.knobs().all_days_ready = ready;
+    }
+
+    /// Makes every request, on both listeners, wait `latency` before it is answered
+    /// (zero turns it off).
+    pub fn set_latency(&self, latency: Duration) {
+        self.state.set_latency(latency);
+    }
+
+    /// The injected latency.
+    pub fn latency(&self) -> Duration {
+        self.state.latency()
     }
 
     /// The rate-limit budget per key and its rolling window (default 3600 per hour).

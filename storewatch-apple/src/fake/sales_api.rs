@@ -1,5 +1,6 @@
 //! The fake's `GET /v1/salesReports`: Apple's parameter checks, version drift, day
-//! states on a Pacific-time clock, and the report bodies (good and malformed).
+//! states on a Pacific-time clock (or every data day ready, for real-time runs), and the
+//! report bodies (good and malformed).
 
 use std::collections::HashMap;
 
@@ -149,7 +150,7 @@ fn sales_inner(
             "The vendor number you have specified is invalid.",
         );
     }
-    let (current, ready_hour, state_override, body_override, variant) = {
+    let (current, ready_hour, all_ready, state_override, body_override, variant) = {
         let knobs = state.knobs();
         (
             knobs
@@ -158,6 +159,7 @@ fn sales_inner(
                 .cloned()
                 .unwrap_or_else(|| "1_0".to_owned()),
             knobs.ready_hour_pt,
+            knobs.all_days_ready,
             knobs.day_states.clone(),
             knobs.day_bodies.clone(),
             knobs.header_variant,
@@ -200,7 +202,7 @@ fn sales_inner(
         None if report_type == "SALES" && frequency == "DAILY" => {
             // The latest ready day.
             let mut day = state.catalogue.last_day();
-            while day >= state.catalogue.start && ready_at(day, ready_hour) > now {
+            while !all_ready && day >= state.catalogue.start && ready_at(day, ready_hour) > now {
                 day = day.pred_opt().unwrap_or(day);
                 if day == state.catalogue.start {
                     break;
@@ -214,7 +216,9 @@ fn sales_inner(
         return no_sales();
     }
     let day_state = state_override.get(&date).copied().unwrap_or_else(|| {
-        if ready_at(date, ready_hour) > now {
+        if all_ready && state.catalogue.has_day(date) {
+            DayState::Ready
+        } else if ready_at(date, ready_hour) > now {
             DayState::NotYetAvailable
         } else if state.catalogue.has_day(date) {
             DayState::Ready

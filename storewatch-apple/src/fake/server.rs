@@ -9,8 +9,9 @@ use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::{RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
@@ -50,6 +51,7 @@ pub(crate) async fn serve_api(listener: tokio::net::TcpListener, state: Shared) 
                 None,
             )
         })
+        .layer(from_fn_with_state(state.clone(), delay))
         .with_state(state);
     // Serving ends when the owning fake aborts the task.
     let _ = axum::serve(listener, app).await;
@@ -58,8 +60,18 @@ pub(crate) async fn serve_api(listener: tokio::net::TcpListener, state: Shared) 
 pub(crate) async fn serve_s3(listener: tokio::net::TcpListener, state: Shared) {
     let app = Router::new()
         .route("/reports/{instance}/{file}", get(download))
+        .layer(from_fn_with_state(state.clone(), delay))
         .with_state(state);
     let _ = axum::serve(listener, app).await;
+}
+
+/// Holds every request for the injected latency before any handler sees it.
+async fn delay(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let latency = state.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    next.run(request).await
 }
 
 pub(crate) fn api_error(

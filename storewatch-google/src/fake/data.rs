@@ -1,7 +1,8 @@
-//! The fake's deterministic numbers: every value is a hash of (seed, package, day), so
-//! tests can compute what a collection must have stored.
+//! The fake's deterministic numbers: every value is a hash of (seed, package, day) shaped
+//! by a weekly pattern (weekends busier), so tests can compute what a collection must have
+//! stored and an analysis finds the week-over-week structure of a real app.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate, Weekday};
 
 /// FNV-1a over the parts, then a final avalanche so close inputs differ widely.
 fn hash(seed: u64, package: &str, day: NaiveDate, salt: &str) -> u64 {
@@ -17,6 +18,21 @@ fn hash(seed: u64, package: &str, day: NaiveDate, salt: &str) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^ (h >> 33)
+}
+
+/// The weekday multiplier of daily activity: more installs and users on weekends, a
+/// little more on Fridays (the same shape as the Apple fake's downloads).
+pub fn weekly_factor(day: NaiveDate) -> f64 {
+    match day.weekday() {
+        Weekday::Sat | Weekday::Sun => 1.4,
+        Weekday::Fri => 1.1,
+        _ => 1.0,
+    }
+}
+
+/// `base` scaled by `factor`, rounded to a count.
+fn scale(base: u64, factor: f64) -> u64 {
+    (base as f64 * factor).round() as u64
 }
 
 /// Reporting API values of one app on one day.
@@ -45,7 +61,7 @@ pub fn vitals(seed: u64, package: &str, day: NaiveDate) -> Vitals {
         user_perceived_crash_rate: (h("upcrash") % 2_000) as f64 / 1_000_000.0,
         anr_rate: anr,
         user_perceived_anr_rate: (h("upanr") % 1_000) as f64 / 1_000_000.0,
-        distinct_users: ((10_000 + h("users") % 90_000) / 10 * 10) as f64,
+        distinct_users: (scale(10_000 + h("users") % 90_000, weekly_factor(day)) / 10 * 10) as f64,
     }
 }
 
@@ -72,10 +88,25 @@ pub struct Installs {
     pub uninstall_events: u64,
 }
 
-/// The installs row the fake serves for `package` on `day`.
+impl Installs {
+    /// The row with its install counts (device and user installs, install events)
+    /// multiplied by `factor`, as an anomaly of the day does; uninstalls, updates and the
+    /// 30-day active-device snapshot do not jump with a day's installs.
+    #[must_use]
+    pub fn with_install_factor(mut self, factor: f64) -> Installs {
+        self.daily_device_installs = scale(self.daily_device_installs, factor);
+        self.daily_user_installs = scale(self.daily_user_installs, factor);
+        self.install_events = scale(self.install_events, factor);
+        self
+    }
+}
+
+/// The installs row of `package` on `day` before any anomaly (see
+/// [`FakeGooglePlay::installs`](super::FakeGooglePlay::installs) for the row served).
 pub fn installs(seed: u64, package: &str, day: NaiveDate) -> Installs {
     let h = |salt| hash(seed, package, day, salt);
-    let user_installs = 50 + h("ui") % 500;
+    let weekly = weekly_factor(day);
+    let user_installs = scale(50 + h("ui") % 500, weekly);
     let user_uninstalls = 5 + h("uu") % 80;
     Installs {
         daily_device_installs: user_installs + h("di") % 40,
@@ -105,12 +136,12 @@ pub const INSTALLS_HEADER: &str = "Date,Package Name,Daily Device Installs,Daily
 /// Header of the ratings overview.
 pub const RATINGS_HEADER: &str = "Date,Package Name,Daily Average Rating,Total Average Rating";
 
-/// An installs-overview line; `zero` writes the 0s Play shows for an unfinished day.
-pub(crate) fn installs_line(seed: u64, package: &str, day: NaiveDate, zero: bool) -> String {
-    if zero {
+/// An installs-overview line of `row`; `None` writes the 0s Play shows for an unfinished
+/// day.
+pub(crate) fn installs_line(package: &str, day: NaiveDate, row: Option<Installs>) -> String {
+    let Some(i) = row else {
         return format!("{day},{package},0,0,0,0,0,0,0,0,0,0");
-    }
-    let i = installs(seed, package, day);
+    };
     format!(
         "{day},{package},{},{},{},0,{},{},{},{},{},{}",
         i.daily_device_installs,

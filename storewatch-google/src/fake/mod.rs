@@ -3,6 +3,20 @@
 //! reviews, with a knob for every error case of the provider note and request counts
 //! per endpoint.
 //!
+//! For real-time runs (demos, multi-process tests, benchmarks) it follows the system's
+//! date in America/Los_Angeles unless told a "today", can hold every request for an
+//! injected latency ([`FakeGooglePlayBuilder::latency`]), and can plant anomalies in an
+//! app's installs ([`FakeGooglePlayBuilder::anomaly`]).
+//!
+//! **Which days are collectable.** With "today" = T (Los Angeles), the Reporting API's
+//! crash and ANR sets are fresh through T − 1 (DAILY `latestEndTime` = T, exclusive), as
+//! Google is on a good day. The bulk files hold final numbers through T − 2 and show
+//! T − 1 as Play's row of zeros (the real lag of one to two days, with the unfinished day
+//! printed as 0), so by default yesterday's installs read 0 until a later collection
+//! restates them. A demo or benchmark that wants yesterday final sets
+//! [`bulk_lag_days(1)`](FakeGooglePlayBuilder::bulk_lag_days) and
+//! [`unfinished_days(0)`](FakeGooglePlayBuilder::unfinished_days).
+//!
 //! ```no_run
 //! # async fn demo() {
 //! use storewatch_google::fake::{Endpoint, FakeGooglePlay};
@@ -25,13 +39,15 @@ mod token;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, Uri};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
 use chrono::{Days, NaiveDate};
 
@@ -154,16 +170,27 @@ struct StoredObject {
     updated: String,
 }
 
+/// A multiplier on one app's installs on one day.
+#[derive(Debug, Clone, PartialEq)]
+struct Anomaly {
+    package: String,
+    day: NaiveDate,
+    factor: f64,
+}
+
 #[derive(Debug)]
 struct FakeState {
     seed: u64,
-    today: NaiveDate,
+    /// A fixed "today"; `None` follows the system clock in Los Angeles.
+    today: Option<NaiveDate>,
     bucket: String,
     accounts: HashMap<String, String>,
     apps: BTreeMap<String, FakeApp>,
     freshness: HashMap<String, NaiveDate>,
     bulk_last_day: Option<NaiveDate>,
+    bulk_lag_days: u32,
     unfinished_days: u32,
+    anomalies: Vec<Anomaly>,
     objects: BTreeMap<String, StoredObject>,
     token_fault: Option<TokenFault>,
     granted_scopes: Option<Vec<String>>,
@@ -177,10 +204,34 @@ struct FakeState {
     rewrites: u64,
 }
 
+/// Today's date in Los Angeles on the system clock.
+fn system_today() -> NaiveDate {
+    SystemClock
+        .now()
+        .with_timezone(&chrono_tz::America::Los_Angeles)
+        .date_naive()
+}
+
 impl FakeState {
+    /// "Today" in America/Los_Angeles.
+    fn today(&self) -> NaiveDate {
+        self.today.unwrap_or_else(system_today)
+    }
+
+    /// The installs row served for `package` on `day`, anomalies applied.
+    fn installs(&self, package: &str, day: NaiveDate) -> data::Installs {
+        let factor: f64 = self
+            .anomalies
+            .iter()
+            .filter(|a| a.package == package && a.day == day)
+            .map(|a| a.factor)
+            .product();
+        data::installs(self.seed, package, day).with_install_factor(factor)
+    }
+
     /// The freshness (exclusive end) of a metric set.
     fn freshness(&self, set: &str) -> NaiveDate {
-        let base = self.freshness.get(set).copied().unwrap_or(self.today);
+        let base = self.freshness.get(set).copied().unwrap_or(self.today());
         if set == "errorCountMetricSet" && !self.freshness.contains_key(set) {
             // errorCount is usually a day fresher than the rate sets.
             return base.checked_add_days(Days::new(1)).unwrap_or(base);
@@ -190,9 +241,10 @@ impl FakeState {
 
     fn bulk_last_day(&self) -> NaiveDate {
         self.bulk_last_day.unwrap_or_else(|| {
-            self.today
-                .checked_sub_days(Days::new(2))
-                .unwrap_or(self.today)
+            let today = self.today();
+            today
+                .checked_sub_days(Days::new(u64::from(self.bulk_lag_days)))
+                .unwrap_or(today)
         })
     }
 }
@@ -200,12 +252,23 @@ impl FakeState {
 struct Shared {
     state: Mutex<FakeState>,
     base: String,
+    /// Injected latency in microseconds (outside the lock: read on every request).
+    latency_us: AtomicU64,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, FakeState> {
         // A test that panicked mid-request leaves valid state behind.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn latency(&self) -> Duration {
+        Duration::from_micros(self.latency_us.load(Ordering::Relaxed))
+    }
+
+    fn set_latency(&self, latency: Duration) {
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.latency_us.store(micros, Ordering::Relaxed);
     }
 }
 
@@ -215,6 +278,10 @@ pub struct FakeGooglePlayBuilder {
     seed: u64,
     today: Option<NaiveDate>,
     bucket: String,
+    latency: Duration,
+    anomalies: Vec<Anomaly>,
+    bulk_lag_days: u32,
+    unfinished_days: u32,
 }
 
 impl FakeGooglePlayBuilder {
@@ -225,10 +292,48 @@ impl FakeGooglePlayBuilder {
         self
     }
 
-    /// "Today" in America/Los_Angeles (default: the system's); freshness and bulk files follow it.
+    /// "Today" in America/Los_Angeles (default: the system's, read on every request so a
+    /// long run crosses midnight); freshness and bulk files follow it.
     #[must_use]
     pub fn today(mut self, today: NaiveDate) -> Self {
         self.today = Some(today);
+        self
+    }
+
+    /// Every request waits this long before it is answered (default zero), as a server
+    /// across the world does.
+    #[must_use]
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Multiplies `package`'s installs on `day` by `factor` (e.g. 5.0 for a spike, 0.1 for a
+    /// drop): `Daily User Installs` (storewatch's `downloads`), `Daily Device Installs` and
+    /// `Install events`. Several anomalies on one day multiply.
+    #[must_use]
+    pub fn anomaly(mut self, package: &str, day: NaiveDate, factor: f64) -> Self {
+        self.anomalies.push(Anomaly {
+            package: package.to_owned(),
+            day,
+            factor,
+        });
+        self
+    }
+
+    /// Days between "today" and the last day the bulk files hold final numbers (default
+    /// 2, Play's usual lag; 1 makes yesterday final).
+    #[must_use]
+    pub fn bulk_lag_days(mut self, days: u32) -> Self {
+        self.bulk_lag_days = days;
+        self
+    }
+
+    /// How many unfinished days after the last final one the installs file shows as rows
+    /// of 0 (default 1; never beyond yesterday).
+    #[must_use]
+    pub fn unfinished_days(mut self, days: u32) -> Self {
+        self.unfinished_days = days;
         self
     }
 
@@ -241,12 +346,6 @@ impl FakeGooglePlayBuilder {
 
     /// Binds 127.0.0.1 on a free port and serves.
     pub async fn start(self) -> FakeGooglePlay {
-        let today = self.today.unwrap_or_else(|| {
-            SystemClock
-                .now()
-                .with_timezone(&chrono_tz::America::Los_Angeles)
-                .date_naive()
-        });
         let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
             Ok(l) => l,
             Err(e) => panic_bind(&e),
@@ -257,15 +356,18 @@ impl FakeGooglePlayBuilder {
         };
         let shared = Arc::new(Shared {
             base: format!("http://{addr}"),
+            latency_us: AtomicU64::new(0),
             state: Mutex::new(FakeState {
                 seed: self.seed,
-                today,
+                today: self.today,
                 bucket: self.bucket,
                 accounts: HashMap::new(),
                 apps: BTreeMap::new(),
                 freshness: HashMap::new(),
                 bulk_last_day: None,
-                unfinished_days: 1,
+                bulk_lag_days: self.bulk_lag_days,
+                unfinished_days: self.unfinished_days,
+                anomalies: self.anomalies,
                 objects: BTreeMap::new(),
                 token_fault: None,
                 granted_scopes: None,
@@ -279,7 +381,11 @@ impl FakeGooglePlayBuilder {
                 rewrites: 0,
             }),
         });
-        let app = Router::new().fallback(handle).with_state(shared.clone());
+        shared.set_latency(self.latency);
+        let app = Router::new()
+            .fallback(handle)
+            .layer(from_fn_with_state(shared.clone(), delay))
+            .with_state(shared.clone());
         let task = tokio::spawn(async move {
             // The server ends when the fake is dropped (the task is aborted).
             let _ = axum::serve(listener, app).await;
@@ -315,12 +421,16 @@ impl Drop for FakeGooglePlay {
 }
 
 impl FakeGooglePlay {
-    /// A builder (seed, today, bucket).
+    /// A builder (seed, today, bucket, latency, anomalies, bulk-report lag).
     pub fn builder() -> FakeGooglePlayBuilder {
         FakeGooglePlayBuilder {
             seed: 7,
             today: None,
             bucket: "pubsite_prod_rev_01234567890987654321".to_owned(),
+            latency: Duration::ZERO,
+            anomalies: Vec::new(),
+            bulk_lag_days: 2,
+            unfinished_days: 1,
         }
     }
 
@@ -351,12 +461,37 @@ impl FakeGooglePlay {
 
     /// "Today" (America/Los_Angeles).
     pub fn today(&self) -> NaiveDate {
-        self.shared.lock().today
+        self.shared.lock().today()
     }
 
-    /// Moves "today".
+    /// Moves "today" (and stops following the system clock).
     pub fn set_today(&self, today: NaiveDate) {
-        self.shared.lock().today = today;
+        self.shared.lock().today = Some(today);
+    }
+
+    /// Makes every request wait `latency` before it is answered (zero turns it off).
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.set_latency(latency);
+    }
+
+    /// The injected latency.
+    pub fn latency(&self) -> Duration {
+        self.shared.latency()
+    }
+
+    /// Adds an anomaly (see [`FakeGooglePlayBuilder::anomaly`]).
+    pub fn add_anomaly(&self, package: &str, day: NaiveDate, factor: f64) {
+        self.shared.lock().anomalies.push(Anomaly {
+            package: package.to_owned(),
+            day,
+            factor,
+        });
+    }
+
+    /// The installs row the bulk file serves for `package` on a final day: the generated
+    /// numbers ([`data::installs`]) with the anomalies applied.
+    pub fn installs(&self, package: &str, day: NaiveDate) -> data::Installs {
+        self.shared.lock().installs(package, day)
     }
 
     /// Accepts JWTs from `client_email` signed by the key of `public_key_pem`.
@@ -421,10 +556,16 @@ impl FakeGooglePlay {
             .insert(metric_set.to_owned(), latest_end);
     }
 
-    /// The last day the bulk files hold final numbers (default: today − 2); months after
-    /// it have no file yet.
+    /// The last day the bulk files hold final numbers (default: today − the bulk lag);
+    /// months after it have no file yet.
     pub fn set_bulk_last_day(&self, day: NaiveDate) {
         self.shared.lock().bulk_last_day = Some(day);
+    }
+
+    /// Days between "today" and the last final day of the bulk files, when no
+    /// [`set_bulk_last_day`](Self::set_bulk_last_day) fixes it (default 2).
+    pub fn set_bulk_lag_days(&self, days: u32) {
+        self.shared.lock().bulk_lag_days = days;
     }
 
     /// How many unfinished days after the last final one the files show as 0 rows (default 1).
@@ -439,7 +580,7 @@ impl FakeGooglePlay {
         state.rewrites += 1;
         let rewrites = state.rewrites;
         let generation = storage::base_generation(name) + rewrites;
-        let updated = storage::updated_at(state.today, rewrites);
+        let updated = storage::updated_at(state.today(), rewrites);
         state.objects.insert(
             name.to_owned(),
             StoredObject {
@@ -516,6 +657,15 @@ impl FakeGooglePlay {
     pub fn object_name(family: &str, package: &str, yyyymm: &str) -> String {
         format!("stats/{family}/{family}_{package}_{yyyymm}_overview.csv")
     }
+}
+
+/// Holds every request for the injected latency before it is routed.
+async fn delay(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let latency = shared.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    next.run(request).await
 }
 
 async fn handle(

@@ -44,7 +44,7 @@ pub(super) fn reviews(
     // Two reviews a day over the last week, newest first; star-only ratings are never listed.
     let mut all = Vec::new();
     for back in 0..7u64 {
-        let Some(day) = state.today.checked_sub_days(Days::new(back)) else {
+        let Some(day) = state.today().checked_sub_days(Days::new(back)) else {
             continue;
         };
         for n in 0..2u32 {

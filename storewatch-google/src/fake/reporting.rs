@@ -164,7 +164,7 @@ pub(super) fn freshness(
     }
     let state = shared.lock();
     let fresh = state.freshness(set);
-    let today = state.today;
+    let today = state.today();
     // The live API's shapes vary per set; each variant below was seen.
     let body = match set {
         "crashRateMetricSet" => json!({

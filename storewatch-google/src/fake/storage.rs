@@ -61,10 +61,8 @@ fn parse_name(name: &str) -> Option<(&str, &str, NaiveDate)> {
 fn since(state: &FakeState, package: &str) -> Option<NaiveDate> {
     let app = state.apps.get(package)?;
     Some(app.since.unwrap_or_else(|| {
-        state
-            .today
-            .checked_sub_days(Days::new(400))
-            .unwrap_or(state.today)
+        let today = state.today();
+        today.checked_sub_days(Days::new(400)).unwrap_or(today)
     }))
 }
 
@@ -82,7 +80,7 @@ fn generated(state: &FakeState, family: &str, package: &str, month: NaiveDate) -
     let unfinished_end = last
         .checked_add_days(Days::new(u64::from(state.unfinished_days)))
         .unwrap_or(last)
-        .min(state.today.pred_opt().unwrap_or(state.today));
+        .min(state.today().pred_opt().unwrap_or(state.today()));
     let mut text = String::from(if family == "installs" {
         INSTALLS_HEADER
     } else {
@@ -95,7 +93,11 @@ fn generated(state: &FakeState, family: &str, package: &str, month: NaiveDate) -
         .take_while(|d| *d <= month_end && *d <= unfinished_end.max(last))
     {
         let line = if family == "installs" {
-            installs_line(state.seed, package, day, day > last)
+            installs_line(
+                package,
+                day,
+                (day <= last).then(|| state.installs(package, day)),
+            )
         } else if day > last {
             // Ratings do not print an unfinished day.
             continue;
@@ -120,7 +122,7 @@ fn lookup(state: &FakeState, name: &str) -> Option<(Vec<u8>, u64, String)> {
     } else {
         utf16le_with_bom(&text)
     };
-    Some((bytes, base_generation(name), updated_at(state.today, 0)))
+    Some((bytes, base_generation(name), updated_at(state.today(), 0)))
 }
 
 fn all_names(state: &FakeState) -> BTreeSet<String> {

@@ -1,7 +1,8 @@
 //! [`FakeLark`] (feature `fake`): a local server that behaves like Lark's custom-bot
 //! webhook, tenant token and Sheets `values_append` endpoints — the checklist of
 //! `shared/providers/lark.md` §5 — with a knob for each failure and a record of every
-//! accepted message.
+//! accepted message. [`FakeLark::set_latency`] makes every request wait, as a distant
+//! server does, for demos and benchmarks that run real notifiers in real time.
 
 mod sheets;
 mod webhook;
@@ -13,6 +14,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::{Request, State as Extract};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -107,6 +111,7 @@ pub(crate) struct State {
     pub(crate) sheet_throttle: Option<bool>,
     pub(crate) concurrent_writes_seen: bool,
     pub(crate) counts: BTreeMap<&'static str, usize>,
+    pub(crate) latency: Duration,
 }
 
 pub(crate) type Shared = Arc<Mutex<State>>;
@@ -153,6 +158,7 @@ impl FakeLark {
             sheet_throttle: None,
             concurrent_writes_seen: false,
             counts: BTreeMap::new(),
+            latency: Duration::ZERO,
         }));
         let app = Router::new()
             .route("/open-apis/bot/v2/hook/{token}", post(webhook::hook))
@@ -168,6 +174,7 @@ impl FakeLark {
                 "/open-apis/sheets/v2/spreadsheets/{token}/values_append",
                 post(sheets::values_append),
             )
+            .layer(from_fn_with_state(state.clone(), delay))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -237,6 +244,17 @@ impl FakeLark {
         if let Some(s) = lock(&self.state).spreadsheets.get_mut(spreadsheet) {
             s.app_added = false;
         }
+    }
+
+    /// Makes every request (webhooks, tenant token, Sheets) wait `latency` before it is
+    /// answered (default zero; zero turns it off).
+    pub fn set_latency(&self, latency: Duration) {
+        lock(&self.state).latency = latency;
+    }
+
+    /// The injected latency.
+    pub fn latency(&self) -> Duration {
+        lock(&self.state).latency
     }
 
     /// Sets the body limit (default 20 KiB; Lark really cuts at about 150 KiB).
@@ -336,4 +354,13 @@ impl FakeLark {
         }
         out
     }
+}
+
+/// Holds every request for the injected latency before any handler sees it.
+async fn delay(Extract(state): Extract<Shared>, request: Request, next: Next) -> Response {
+    let latency = lock(&state).latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    next.run(request).await
 }
