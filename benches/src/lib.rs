@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
 pub mod memory;
+pub mod process;
 pub mod synthetic;
 pub mod timing;
