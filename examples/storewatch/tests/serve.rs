@@ -105,7 +105,7 @@ async fn serve_answers_probes_and_metrics_and_drains_on_sigterm() {
         "{metrics}"
     );
     assert!(
-        metrics.contains("storewatch_scheduler_instances 1"),
+        metrics.contains(r#"storewatch_scheduler_instances{state="live"} 1"#),
         "{metrics}"
     );
     assert!(

@@ -367,6 +367,53 @@ async fn three_instances_run_each_slot_once_when_one_is_killed() {
     }
     assert_eq!(received.len(), SCHEDULES, "no other bot received anything");
 
+    // A survivor's /metrics tells the same story.
+    let survivor = processes
+        .iter()
+        .position(|p| p.instance != killed_instance)
+        .unwrap();
+    let metrics = wait_for(
+        "the killed instance to show as stale",
+        Duration::from_secs(120),
+        || async {
+            let (status, text) = processes[survivor].get("/metrics").await;
+            if status == 200 && text.contains(r#"storewatch_scheduler_instances{state="stale"} 1"#)
+            {
+                Ok(text)
+            } else {
+                Err(format!("{status}\n{text}"))
+            }
+        },
+    )
+    .await;
+    for line in [
+        format!(r#"storewatch_executions{{status="success",task="full-analysis"}} {SCHEDULES}"#),
+        format!(
+            r#"storewatch_executions{{status="failed",task="full-analysis"}} {}"#,
+            lost.len()
+        ),
+        format!(
+            r#"storewatch_deliveries{{channel_kind="lark_webhook",status="sent"}} {SCHEDULES}"#
+        ),
+        r#"storewatch_scheduler_instances{state="live"} 2"#.to_owned(),
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} missing:\n{metrics}"
+        );
+    }
+    let last_success = format!(
+        r#"storewatch_schedule_last_success_timestamp_seconds{{schedule="{}",schedule_id="{}"}} "#,
+        schedules[0].name, schedules[0].id
+    );
+    let at: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&last_success))
+        .unwrap_or_else(|| panic!("{last_success} missing:\n{metrics}"))
+        .parse()
+        .unwrap();
+    assert!(at > slot.timestamp() as f64, "{at}");
+
     // The survivors stop cleanly and deregister; the killed one stays registered
     // until an operator removes it (its heartbeat shows it stale).
     for (i, p) in processes.iter_mut().enumerate() {

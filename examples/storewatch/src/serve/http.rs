@@ -114,11 +114,15 @@ async fn ready(state: &AppState) -> std::result::Result<(), String> {
 
 /// The Prometheus exposition, or 503 when the store cannot be read.
 async fn metrics(State(state): State<AppState>) -> Response {
-    let today = state.clock.now().date_naive();
-    let running_here = state.scheduler.running_here().len();
+    let local = super::metrics::Local {
+        running_here: state.scheduler.running_here().len(),
+        today: state.clock.now().date_naive(),
+        // Three missed heartbeats: a slow tick is not a lost instance.
+        stale_after: state.scheduler.config().heartbeat_every * 3,
+    };
     let rendered = tokio::time::timeout(
         SCRAPE_TIMEOUT,
-        super::metrics::render(state.store.as_ref(), running_here, today),
+        super::metrics::render(state.store.as_ref(), local),
     )
     .await;
     match rendered {

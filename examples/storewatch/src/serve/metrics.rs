@@ -11,6 +11,7 @@
 //! [`MetricStore::latest_dates`]: storewatch_core::store::MetricStore::latest_dates
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use prometheus::{Encoder, GaugeVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
@@ -67,14 +68,21 @@ fn refs(labels: &[String]) -> Vec<&str> {
     labels.iter().map(String::as_str).collect()
 }
 
-/// Renders the exposition: `running_here` is this instance's running executions,
-/// `today` the day the collection lag is measured from.
-pub(crate) async fn render(
-    store: &dyn Store,
-    running_here: usize,
-    today: NaiveDate,
-) -> Result<String> {
-    let (runs, points, apps, channels, schedules, instances) = tokio::try_join!(
+/// What the exposition needs besides the store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Local {
+    /// Executions running on this instance.
+    pub(crate) running_here: usize,
+    /// The day the collection lag is measured from.
+    pub(crate) today: NaiveDate,
+    /// An instance whose last heartbeat is older than this is stale.
+    pub(crate) stale_after: Duration,
+}
+
+/// Renders the exposition.
+pub(crate) async fn render(store: &dyn Store, local: Local) -> Result<String> {
+    let (now, runs, points, apps, channels, schedules, instances) = tokio::try_join!(
+        store.now(),
         store.run_counts(),
         store.point_counts(),
         store.list_apps(),
@@ -159,7 +167,7 @@ pub(crate) async fn render(
     for app in &active {
         if let Some(day) = latest.get(&app.id) {
             lag.with_label_values(&refs(&app_labels(app)))
-                .set((today - *day).num_days() as f64);
+                .set((local.today - *day).num_days() as f64);
         }
     }
 
@@ -179,18 +187,31 @@ pub(crate) async fn render(
             .set(at);
     }
 
-    single(
+    let registered = int_gauge(
         &registry,
         "storewatch_scheduler_instances",
-        "Scheduler instances registered in the store (live and not yet deregistered).",
-    )?
-    .set(i64::try_from(instances.len()).unwrap_or(i64::MAX));
+        "Scheduler instances registered in the store: live (a recent heartbeat) or stale \
+         (gone without deregistering, e.g. killed; their runs are reaped by the others).",
+        &["state"],
+    )?;
+    let stale_after =
+        chrono::Duration::from_std(local.stale_after).unwrap_or(chrono::Duration::MAX);
+    let stale = instances
+        .iter()
+        .filter(|i| now - i.last_seen > stale_after)
+        .count();
+    registered
+        .with_label_values(&["live"])
+        .set(i64::try_from(instances.len() - stale).unwrap_or(i64::MAX));
+    registered
+        .with_label_values(&["stale"])
+        .set(i64::try_from(stale).unwrap_or(i64::MAX));
     single(
         &registry,
         "storewatch_scheduler_running_here",
         "Executions running on this instance.",
     )?
-    .set(i64::try_from(running_here).unwrap_or(i64::MAX));
+    .set(i64::try_from(local.running_here).unwrap_or(i64::MAX));
 
     let mut body = Vec::new();
     TextEncoder::new()
@@ -207,8 +228,8 @@ mod tests {
     use chrono::Days;
     use secrecy::SecretString;
     use storewatch_core::model::{
-        AppSpec, ExecutionOutcome, Frequency, InstanceId, Metric, MetricPoint, NewExecution,
-        Platform, ScheduleSpec,
+        AppSpec, ExecutionOutcome, Frequency, InstanceId, InstanceInfo, Metric, MetricPoint,
+        NewExecution, Platform, ScheduleSpec,
     };
     use storewatch_core::secrets::{Keyring, create_channel};
     use storewatch_core::store::{ConfigStore, MemoryStore, MetricStore, RunStore};
@@ -300,7 +321,25 @@ mod tests {
             .await
             .unwrap();
 
-        let text = render(&store, 2, today).await.unwrap();
+        for (id, seen) in [("live", now), ("gone", now - chrono::Duration::seconds(31))] {
+            store
+                .register_instance(InstanceInfo {
+                    id: id.into(),
+                    host: "test".to_owned(),
+                    pid: 1,
+                    version: "0".to_owned(),
+                    started_at: seen,
+                    last_seen: seen,
+                })
+                .await
+                .unwrap();
+        }
+        let local = Local {
+            running_here: 2,
+            today,
+            stale_after: std::time::Duration::from_secs(30),
+        };
+        let text = render(&store, local).await.unwrap();
         for family in [
             "storewatch_build_info",
             "storewatch_executions",
@@ -361,7 +400,8 @@ mod tests {
             schedule.id
         );
         assert_eq!(get(&series).parse::<f64>().unwrap(), at);
-        assert_eq!(get("storewatch_scheduler_instances"), "0");
+        assert_eq!(get(r#"storewatch_scheduler_instances{state="live"}"#), "1");
+        assert_eq!(get(r#"storewatch_scheduler_instances{state="stale"}"#), "1");
         assert_eq!(get("storewatch_scheduler_running_here"), "2");
         assert!(
             !text.contains("example.invalid"),
