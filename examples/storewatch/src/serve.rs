@@ -37,8 +37,7 @@ pub(crate) struct ServeArgs {
 pub(crate) async fn run(args: ServeArgs, mut settings: Settings) -> Result<()> {
     // Signals first, so one that arrives while the database is being opened still
     // shuts down cleanly.
-    let shutdown = CancellationToken::new();
-    watch_signals(shutdown.clone(), settings.scheduler.shutdown_grace_secs)?;
+    let shutdown = shutdown_on_signals(settings.scheduler.shutdown_grace_secs)?;
     if let Some(listen) = args.listen {
         settings.listen = listen;
     }
@@ -112,9 +111,12 @@ pub(crate) async fn serve(ctx: Context, shutdown: CancellationToken) -> Result<(
     Ok(())
 }
 
-/// Cancels `shutdown` on the first SIGTERM or SIGINT; exits at once on the second.
-fn watch_signals(shutdown: CancellationToken, grace_secs: u64) -> Result<()> {
+/// A token cancelled by the first SIGTERM or SIGINT (the process exits at once on the
+/// second), for [`serve`]; `grace_secs` is only logged.
+pub(crate) fn shutdown_on_signals(grace_secs: u64) -> Result<CancellationToken> {
     use tokio::signal::unix::{SignalKind, signal};
+    let shutdown = CancellationToken::new();
+    let token = shutdown.clone();
     let listen = |kind: SignalKind, name: &str| {
         signal(kind).map_err(|e| {
             Error::internal(format!("cannot install the {name} handler")).with_source(e)
@@ -143,7 +145,7 @@ fn watch_signals(shutdown: CancellationToken, grace_secs: u64) -> Result<()> {
         );
         std::process::exit(1);
     });
-    Ok(())
+    Ok(token)
 }
 
 /// The pipeline, logging each execution as it starts (the scheduler logs its end).
