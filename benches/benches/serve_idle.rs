@@ -13,7 +13,9 @@
 //!
 //! Environment: `SERVE_BENCH_BIN` (another binary), `SERVE_BENCH_SETTLE_SECS` (default
 //! 15: start-up, migrations, first schedule load), `SERVE_BENCH_SECS` (default 30: the
-//! measured window), `SERVE_BENCH_APPS` (default 1000 apps and as many schedules).
+//! measured window), `SERVE_BENCH_APPS` (default 1000 apps and as many schedules),
+//! `SERVE_BENCH_PG` (a `postgres://` URL of a user who may create databases: measure on
+//! two fresh PostgreSQL databases, dropped afterwards, instead of SQLite files).
 #![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
 
 use std::path::{Path, PathBuf};
@@ -25,7 +27,8 @@ use storewatch_benches::memory::mib;
 use storewatch_benches::process::{Sample, cpu_percent, sample, ticks_per_second};
 use storewatch_core::clock::{Clock, SystemClock};
 use storewatch_core::model::{AppSpec, Frequency, Platform, ScheduleSpec, Task};
-use storewatch_core::store::{ConfigStore, RunStore};
+use storewatch_core::store::Store;
+use storewatch_pg::{PgConfig, PostgresStore};
 use storewatch_sqlite::{SqliteConfig, SqliteStore};
 
 /// The budget: 30 MB resident (decimal megabytes) and 1 % of one core.
@@ -64,12 +67,59 @@ fn binary() -> PathBuf {
     bin
 }
 
+/// A migrated store on `url`.
+async fn open(url: &str) -> Box<dyn Store> {
+    if url.starts_with("postgres") {
+        let store = PostgresStore::connect(url, &PgConfig::default()).unwrap();
+        store.migrate().await.unwrap();
+        Box::new(store)
+    } else {
+        Box::new(
+            SqliteStore::open(url, SqliteConfig::default())
+                .await
+                .unwrap(),
+        )
+    }
+}
+
+/// A connection to the server of `admin`.
+async fn admin_connection(admin: &str) -> sqlx::PgConnection {
+    use sqlx::ConnectOptions;
+    admin
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+/// Creates a PostgreSQL database on `admin`'s server and returns its URL.
+async fn create_pg(admin: &str, name: &str) -> String {
+    let mut conn = admin_connection(admin).await;
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(admin).unwrap();
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// Drops the databases `create_pg` made.
+async fn drop_pg(admin: &str, names: &[String]) {
+    let mut conn = admin_connection(admin).await;
+    for name in names {
+        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+}
+
 /// Creates `apps` apps (half iOS, half Android) and one daily schedule per app, all at
 /// an hour twelve hours away, so none is due while the bench runs.
 async fn seed(url: &str, apps: u64) {
-    let store = SqliteStore::open(url, SqliteConfig::default())
-        .await
-        .unwrap();
+    let store = open(url).await;
     let hour = ((SystemClock.now().hour() + 12) % 24) as u8;
     for i in 0..apps {
         let platform = if i % 2 == 0 {
@@ -94,7 +144,6 @@ async fn seed(url: &str, apps: u64) {
         spec.app_id = Some(app.id);
         store.create_schedule(spec).await.unwrap();
     }
-    store.close().await;
 }
 
 /// What one idle run measured.
@@ -132,9 +181,7 @@ async fn measure(bin: &Path, dir: &Path, url: &str, settle: Duration, window: Du
     let mut running = Running(child);
     let pid = running.0.id();
 
-    let store = SqliteStore::open(url, SqliteConfig::default())
-        .await
-        .unwrap();
+    let store = open(url).await;
     let started = Instant::now();
     while store.list_instances().await.unwrap().is_empty() {
         assert!(
@@ -147,7 +194,7 @@ async fn measure(bin: &Path, dir: &Path, url: &str, settle: Duration, window: Du
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    store.close().await;
+    drop(store);
     tokio::time::sleep(settle).await;
 
     let ticks = ticks_per_second();
@@ -197,8 +244,26 @@ fn main() {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let empty = format!("sqlite://{}", dir.path().join("empty.db").display());
-    let loaded = format!("sqlite://{}", dir.path().join("loaded.db").display());
+    let pg = std::env::var("SERVE_BENCH_PG").ok();
+    let suffix = format!("{:08x}", std::process::id());
+    let pg_names = [
+        format!("swbench_empty_{suffix}"),
+        format!("swbench_loaded_{suffix}"),
+    ];
+    let (empty, loaded, kind) = match &pg {
+        Some(admin) => rt.block_on(async {
+            (
+                create_pg(admin, &pg_names[0]).await,
+                create_pg(admin, &pg_names[1]).await,
+                "PostgreSQL",
+            )
+        }),
+        None => (
+            format!("sqlite://{}", dir.path().join("empty.db").display()),
+            format!("sqlite://{}", dir.path().join("loaded.db").display()),
+            "SQLite",
+        ),
+    };
 
     println!("binary: {}", bin.display());
     println!(
@@ -211,17 +276,20 @@ fn main() {
         seed(&loaded, apps).await;
         let reference = measure(&bin, dir.path(), &empty, settle, window).await;
         let idle = measure(&bin, dir.path(), &loaded, settle, window).await;
+        if let Some(admin) = &pg {
+            drop_pg(admin, &pg_names).await;
+        }
         (reference, idle)
     });
 
     println!(
-        "reference — idle serve, empty SQLite database: RSS {:.1} MiB (max {:.1}), CPU {:.3} % of a core",
+        "reference — idle serve, empty {kind} database: RSS {:.1} MiB (max {:.1}), CPU {:.3} % of a core",
         mib(reference.rss_end),
         mib(reference.rss_max),
         reference.cpu_pct
     );
     println!(
-        "idle serve, {apps} apps + {apps} schedules (SQLite): RSS {:.1} MiB (max {:.1}), CPU {:.3} % of a core",
+        "idle serve, {apps} apps + {apps} schedules ({kind}): RSS {:.1} MiB (max {:.1}), CPU {:.3} % of a core",
         mib(idle.rss_end),
         mib(idle.rss_max),
         idle.cpu_pct
