@@ -6,6 +6,17 @@
 //! Every series is a gauge: counts of stored records go down when records are deleted
 //! and move between statuses, so they are not Prometheus counters.
 //!
+//! | metric | labels | value |
+//! | --- | --- | --- |
+//! | `storewatch_build_info` | `version` | 1 |
+//! | `storewatch_executions` | `task`, `status` | executions in the store (every task × status, 0 included) |
+//! | `storewatch_deliveries` | `channel_kind`, `status` | delivery records (`deleted` when the channel is gone) |
+//! | `storewatch_points` | `app_id`, `platform`, `bundle_id` | metric points stored per app |
+//! | `storewatch_collection_lag_days` | `app_id`, `platform`, `bundle_id` | today (UTC) − newest stored day, active apps with data |
+//! | `storewatch_schedule_last_success_timestamp_seconds` | `schedule_id`, `schedule` | last successful run of each active schedule, 0 = never |
+//! | `storewatch_scheduler_instances` | `state` (`live`, `stale`) | registered instances; stale = no heartbeat for 3 periods |
+//! | `storewatch_scheduler_running_here` | | executions running on the scraped instance |
+//!
 //! [`RunStore::run_counts`]: storewatch_core::store::RunStore::run_counts
 //! [`MetricStore::point_counts`]: storewatch_core::store::MetricStore::point_counts
 //! [`MetricStore::latest_dates`]: storewatch_core::store::MetricStore::latest_dates
