@@ -2,5 +2,6 @@
 
 pub mod floor;
 pub mod memory;
+pub mod process;
 pub mod synthetic;
 pub mod timing;

@@ -9,10 +9,13 @@ use storewatch_core::Result;
 use storewatch_core::model::{
     AlertState, AlertStates, ChannelId, DeliveryId, DeliveryRecord, DeliveryStatus, Execution,
     ExecutionFilter, ExecutionId, ExecutionOutcome, InstanceId, InstanceInfo, NewExecution,
+    ScheduleId,
 };
-use storewatch_core::store::{Lease, RunStore};
+use storewatch_core::store::{Lease, RunCounts, RunStore};
 
 use crate::PostgresStore;
+use crate::error::map_sqlx_error;
+use crate::text::from_text;
 
 #[async_trait]
 impl RunStore for PostgresStore {
@@ -111,5 +114,48 @@ impl RunStore for PostgresStore {
     }
     async fn deregister_instance(&self, id: &InstanceId) -> Result<()> {
         self.deregister_instance_row(id).await
+    }
+
+    async fn run_counts(&self) -> Result<RunCounts> {
+        let mut counts = RunCounts::default();
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT task, status, count(*) FROM executions GROUP BY task, status")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_sqlx_error)?;
+        for (task, status, n) in rows {
+            counts.executions.insert(
+                (
+                    from_text("execution task", &task)?,
+                    from_text("execution status", &status)?,
+                ),
+                u64::try_from(n).unwrap_or_default(),
+            );
+        }
+        let rows: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT schedule_id, max(completed_at) FROM executions \
+             WHERE status = 'success' AND schedule_id IS NOT NULL AND completed_at IS NOT NULL \
+             GROUP BY schedule_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?;
+        counts.last_success = rows
+            .into_iter()
+            .map(|(schedule, at)| (ScheduleId(schedule), at))
+            .collect();
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT channel_id, status, count(*) FROM deliveries GROUP BY channel_id, status",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?;
+        for (channel, status, n) in rows {
+            counts.deliveries.insert(
+                (ChannelId(channel), from_text("delivery status", &status)?),
+                u64::try_from(n).unwrap_or_default(),
+            );
+        }
+        Ok(counts)
     }
 }

@@ -239,6 +239,19 @@ impl MetricStore for SqliteStore {
         }
         Ok(latest)
     }
+
+    async fn point_counts(&self) -> Result<BTreeMap<AppId, u64>> {
+        let what = "counting the stored points";
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT app_id, COUNT(*) FROM metric_points GROUP BY app_id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| map_sqlx(e, what))?;
+        Ok(rows
+            .into_iter()
+            .map(|(app, n)| (AppId(app), u64::try_from(n).unwrap_or_default()))
+            .collect())
+    }
 }
 
 /// A bound filter value.

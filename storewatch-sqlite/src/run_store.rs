@@ -12,9 +12,9 @@ use sqlx::sqlite::SqliteRow;
 use storewatch_core::model::{
     AlertState, AlertStates, AppId, ChannelId, DeliveryId, DeliveryRecord, DeliveryStatus,
     Execution, ExecutionFilter, ExecutionId, ExecutionOutcome, Fingerprint, InstanceId,
-    InstanceInfo, Metric, NewExecution, RuleId,
+    InstanceInfo, Metric, NewExecution, RuleId, ScheduleId,
 };
-use storewatch_core::store::{Lease, RunStore};
+use storewatch_core::store::{Lease, RunCounts, RunStore};
 use storewatch_core::{Error, Result};
 
 use crate::SqliteStore;
@@ -367,5 +367,59 @@ impl RunStore for SqliteStore {
             .await
             .map_err(|e| map_sqlx(e, &format!("deregistering instance {id}")))?;
         Ok(())
+    }
+
+    async fn run_counts(&self) -> Result<RunCounts> {
+        let what = "counting executions and deliveries";
+        let err = |e| map_sqlx(e, what);
+        let mut counts = RunCounts::default();
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT task, status, COUNT(*) FROM executions GROUP BY task, status")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(err)?;
+        for (task, status, n) in rows {
+            let key = (
+                task.parse()
+                    .map_err(|_: Error| codec::corrupt("executions.task", &task, "a task"))?,
+                status.parse().map_err(|_: Error| {
+                    codec::corrupt("executions.status", &status, "an execution status")
+                })?,
+            );
+            counts
+                .executions
+                .insert(key, u64::try_from(n).unwrap_or_default());
+        }
+        // Instants are fixed-width UTC text, so MAX picks the latest.
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT schedule_id, MAX(completed_at) FROM executions \
+             WHERE status = 'success' AND schedule_id IS NOT NULL AND completed_at IS NOT NULL \
+             GROUP BY schedule_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?;
+        for (schedule, at) in rows {
+            counts.last_success.insert(
+                ScheduleId(schedule),
+                codec::parse_time(&at, "executions.completed_at")?,
+            );
+        }
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT channel_id, status, COUNT(*) FROM deliveries GROUP BY channel_id, status",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?;
+        for (channel, status, n) in rows {
+            counts.deliveries.insert(
+                (
+                    ChannelId(channel),
+                    parse_enum(&status, "deliveries.status")?,
+                ),
+                u64::try_from(n).unwrap_or_default(),
+            );
+        }
+        Ok(counts)
     }
 }

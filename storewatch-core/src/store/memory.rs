@@ -18,7 +18,7 @@ use self::deliveries::Deliveries;
 use self::points::Points;
 use self::runs::Runs;
 use self::table::Table;
-use super::{ConfigStore, HistoryQuery, Lease, MetricStore, RunStore};
+use super::{ConfigStore, HistoryQuery, Lease, MetricStore, RunCounts, RunStore};
 use crate::Result;
 use crate::analysis::MetricHistory;
 use crate::clock::{Clock, SystemClock};
@@ -332,6 +332,10 @@ impl MetricStore for MemoryStore {
     async fn latest_dates(&self, apps: &[AppId]) -> Result<BTreeMap<AppId, NaiveDate>> {
         Ok(self.lock().0.points.latest_dates(apps))
     }
+
+    async fn point_counts(&self) -> Result<BTreeMap<AppId, u64>> {
+        Ok(self.lock().0.points.counts())
+    }
 }
 
 #[async_trait]
@@ -465,5 +469,12 @@ impl RunStore for MemoryStore {
     async fn deregister_instance(&self, id: &InstanceId) -> Result<()> {
         self.lock().0.instances.remove(id);
         Ok(())
+    }
+
+    async fn run_counts(&self) -> Result<RunCounts> {
+        let (s, _) = self.lock();
+        let mut counts = s.runs.counts();
+        counts.deliveries = s.deliveries.counts();
+        Ok(counts)
     }
 }

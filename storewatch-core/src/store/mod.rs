@@ -6,7 +6,7 @@
 
 mod memory;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
 use std::time::Duration;
 
@@ -20,9 +20,9 @@ use crate::analysis::MetricHistory;
 use crate::model::{
     AlertRule, AlertRuleSpec, AlertState, AlertStates, App, AppId, AppSpec, Channel, ChannelId,
     ChannelSpec, Credential, CredentialId, CredentialSpec, DeliveryId, DeliveryRecord,
-    DeliveryStatus, Execution, ExecutionFilter, ExecutionId, ExecutionOutcome, InstanceId,
-    InstanceInfo, Metric, MetricPoint, NewExecution, ReportConfig, ReportId, ReportSpec, RuleId,
-    Schedule, ScheduleId, ScheduleSpec,
+    DeliveryStatus, Execution, ExecutionFilter, ExecutionId, ExecutionOutcome, ExecutionStatus,
+    InstanceId, InstanceInfo, Metric, MetricPoint, NewExecution, ReportConfig, ReportId,
+    ReportSpec, RuleId, Schedule, ScheduleId, ScheduleSpec, Task,
 };
 
 /// Configuration records: apps, credentials, channels, rules, reports, schedules.
@@ -211,6 +211,9 @@ pub trait MetricStore: Send + Sync + Debug {
     async fn history(&self, query: &HistoryQuery) -> Result<MetricHistory>;
     /// The latest stored day of each app that has any point.
     async fn latest_dates(&self, apps: &[AppId]) -> Result<BTreeMap<AppId, NaiveDate>>;
+    /// The number of stored points of each app that has any, counted by the store
+    /// (for monitoring: no point is loaded).
+    async fn point_counts(&self) -> Result<BTreeMap<AppId, u64>>;
 }
 
 /// A held lease after renewal.
@@ -220,6 +223,21 @@ pub struct Lease {
     pub until: DateTime<Utc>,
     /// Someone asked the execution to stop.
     pub cancel_requested: bool,
+}
+
+/// Counts over every execution and delivery, for monitoring: computed by the store,
+/// small whatever the history (one entry per task and status, channel and status,
+/// schedule).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct RunCounts {
+    /// Executions per task and status (pairs without executions are absent).
+    pub executions: HashMap<(Task, ExecutionStatus), u64>,
+    /// Delivery records per channel and status (absent when none).
+    pub deliveries: HashMap<(ChannelId, DeliveryStatus), u64>,
+    /// When an execution of each schedule last ended `Success` (its latest
+    /// `completed_at`); schedules without one are absent.
+    pub last_success: BTreeMap<ScheduleId, DateTime<Utc>>,
 }
 
 /// Executions, leases, alert states, deliveries and scheduler instances.
@@ -311,6 +329,10 @@ pub trait RunStore: Send + Sync + Debug {
     async fn list_instances(&self) -> Result<Vec<InstanceInfo>>;
     /// Removes an instance (on graceful shutdown).
     async fn deregister_instance(&self, id: &InstanceId) -> Result<()>;
+
+    /// Executions per task and status, deliveries per channel and status, and the last
+    /// success of each schedule, aggregated by the store (no record is loaded).
+    async fn run_counts(&self) -> Result<RunCounts>;
 }
 
 /// Everything storewatch persists.

@@ -66,6 +66,7 @@ macro_rules! ensure_eq {
 }
 
 mod config;
+mod counts;
 mod metrics;
 mod run_records;
 mod runs;
@@ -80,6 +81,7 @@ pub use self::config::{
     config_records_round_trip, invalid_spec_refused, missing_records_not_found,
     reserved_ids_are_distinct_and_used, stale_version_conflicts, unique_names_conflict,
 };
+pub use self::counts::counts_summarize_runs_and_points;
 pub use self::metrics::{
     delete_app_cascades, history_selects_days_apps_metrics, latest_dates, upsert_is_idempotent,
     upsert_refuses_nan_and_writes_nothing,
@@ -175,6 +177,7 @@ macro_rules! __store_conformance_checks {
             delivery_sent_is_not_restarted,
             deliveries_keyed_by_chain,
             instances_register_heartbeat_deregister,
+            counts_summarize_runs_and_points,
         ]);
     };
 }

@@ -19,7 +19,7 @@ pub(crate) mod scheduler;
 pub(crate) mod schedules;
 mod sealed;
 
-use storewatch_core::{Error, ErrorKind, Result};
+use storewatch_core::{Error, Result};
 
 use crate::context::Context;
 use crate::settings::Settings;
@@ -35,12 +35,4 @@ pub(crate) async fn migrate(settings: Settings) -> Result<()> {
     }
     tracing::info!(database = %ctx.settings.database_display(), "schema is current");
     Ok(())
-}
-
-/// Placeholder error of a command group not wired yet.
-pub(crate) fn unbuilt(what: &str) -> Error {
-    Error::new(
-        ErrorKind::Internal,
-        format!("`storewatch {what}` is not available in this build"),
-    )
 }

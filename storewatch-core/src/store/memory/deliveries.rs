@@ -89,6 +89,15 @@ impl Deliveries {
         Ok(record.clone())
     }
 
+    /// The number of records per channel and status.
+    pub(super) fn counts(&self) -> HashMap<(ChannelId, DeliveryStatus), u64> {
+        let mut counts = HashMap::new();
+        for r in self.records.values() {
+            *counts.entry((r.channel_id, r.status)).or_default() += 1;
+        }
+        counts
+    }
+
     /// The records of `chain`, by id.
     pub(super) fn list(&self, chain: ExecutionId) -> Vec<DeliveryRecord> {
         self.records

@@ -127,6 +127,15 @@ impl Points {
         self.by_app.remove(&app);
     }
 
+    /// The number of points of each app that has any.
+    pub(super) fn counts(&self) -> BTreeMap<AppId, u64> {
+        self.by_app
+            .iter()
+            .map(|(app, series)| (*app, series.values().map(|d| d.len() as u64).sum()))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
     /// How many points are stored.
     pub(super) fn len(&self) -> usize {
         self.by_app

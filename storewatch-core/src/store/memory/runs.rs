@@ -9,7 +9,7 @@ use crate::model::{
     Execution, ExecutionFilter, ExecutionId, ExecutionOutcome, ExecutionStatus, InstanceId,
     NewExecution, ScheduleId,
 };
-use crate::store::Lease;
+use crate::store::{Lease, RunCounts};
 use crate::{Error, ErrorKind, Result};
 
 /// What a reaped execution's error log says.
@@ -29,6 +29,21 @@ pub(super) struct Runs {
 }
 
 impl Runs {
+    /// Executions per task and status, and each schedule's last success.
+    pub(super) fn counts(&self) -> RunCounts {
+        let mut counts = RunCounts::default();
+        for e in self.executions.values() {
+            *counts.executions.entry((e.task, e.status)).or_default() += 1;
+            if let (ExecutionStatus::Success, Some(schedule), Some(done)) =
+                (e.status, e.schedule_id, e.completed_at)
+            {
+                let last = counts.last_success.entry(schedule).or_insert(done);
+                *last = (*last).max(done);
+            }
+        }
+        counts
+    }
+
     /// Inserts `new`, or returns `None` when its (schedule, slot) pair exists.
     pub(super) fn insert(
         &mut self,

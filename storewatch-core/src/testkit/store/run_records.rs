@@ -15,7 +15,7 @@ use crate::store::Store;
 use crate::testkit::{sample_app_spec, sample_channel_spec, sample_rule_spec};
 
 /// A channel, created under a reserved id.
-async fn channel<S: Store>(check: &str, store: &S, n: u32) -> Channel {
+pub(super) async fn channel<S: Store>(check: &str, store: &S, n: u32) -> Channel {
     let id = ok(
         check,
         "reserve_channel_id",
