@@ -150,7 +150,16 @@ fn init_logging(settings: &Settings, serving: bool) {
     } else {
         EnvFilter::new("warn")
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    use std::io::IsTerminal;
+    // Colours only for a person at a terminal, never in files or journald.
+    let ansi = if serving {
+        std::io::stdout().is_terminal()
+    } else {
+        std::io::stderr().is_terminal()
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi);
     let _ = match (settings.log_format, serving) {
         (LogFormat::Json, true) => builder.json().with_writer(std::io::stdout).try_init(),
         (LogFormat::Text, true) => builder.with_writer(std::io::stdout).try_init(),

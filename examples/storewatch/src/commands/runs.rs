@@ -22,7 +22,7 @@ pub(crate) struct RunArgs {
     /// The task: data-collection, full-analysis or alert-check.
     #[arg(long, value_parser = parse_task)]
     task: Task,
-    /// Only this app (id, name, bundle id or ios:/android:<bundle id>); default: every
+    /// Only this app (id, name, bundle id or `ios:`/`android:` + bundle id); default: every
     /// active app.
     #[arg(long)]
     app: Option<String>,
