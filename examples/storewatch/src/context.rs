@@ -7,6 +7,7 @@ use storewatch_core::alert::RuleEvaluator;
 use storewatch_core::analysis::PolarsAnalyzer;
 use storewatch_core::clock::{Clock, SystemClock};
 use storewatch_core::pipeline::Pipeline;
+use storewatch_core::schedule::StoreScheduler;
 use storewatch_core::secrets::Keyring;
 use storewatch_core::store::Store;
 use storewatch_core::{Error, ErrorKind, Registry, Result};
@@ -151,6 +152,17 @@ impl Context {
         storewatch_google::register(&mut registry);
         storewatch_lark::register(&mut registry);
         registry
+    }
+
+    /// A scheduler handle over this database for queueing, cancelling and status; the
+    /// CLI commands that use it never run it.
+    pub(crate) fn scheduler(&self) -> Result<StoreScheduler> {
+        StoreScheduler::new(
+            self.store.clone(),
+            Arc::new(self.pipeline()?),
+            self.clock.clone(),
+            self.settings.scheduler_config(),
+        )
     }
 
     /// The collect → analyze → alert → notify pipeline over this database.

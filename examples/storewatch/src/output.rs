@@ -51,14 +51,16 @@ impl Listing {
     pub(crate) fn render(&self, format: Format) -> Result<String> {
         match format {
             Format::Table => Ok(self.table()),
-            Format::Json => {
-                let objects: Vec<Value> = self.rows.iter().map(|r| self.object(r)).collect();
-                serde_json::to_string_pretty(&objects)
-                    .map(|s| s + "\n")
-                    .map_err(|e| Error::internal("rendering JSON failed").with_source(e))
-            }
+            Format::Json => serde_json::to_string_pretty(&self.to_json())
+                .map(|s| s + "\n")
+                .map_err(|e| Error::internal("rendering JSON failed").with_source(e)),
             Format::Csv => self.csv(),
         }
+    }
+
+    /// The rows as a JSON array of objects keyed by column.
+    pub(crate) fn to_json(&self) -> Value {
+        Value::Array(self.rows.iter().map(|r| self.object(r)).collect())
     }
 
     /// Renders the one row as a record: `key: value` lines, a JSON object, or CSV.

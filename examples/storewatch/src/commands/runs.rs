@@ -1,13 +1,12 @@
 //! `storewatch run`, `trigger`, `retry` and `cancel`: runs asked for by a person.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use storewatch_core::model::{
     Execution, ExecutionId, ExecutionStatus, InstanceId, NewExecution, Task,
 };
-use storewatch_core::schedule::{Scheduler, StoreScheduler, TriggerRequest};
+use storewatch_core::schedule::{Scheduler, TriggerRequest};
 use storewatch_core::{Error, ErrorKind, Result};
 use tokio_util::sync::CancellationToken;
 
@@ -170,19 +169,9 @@ fn ended_well(e: &Execution) -> Result<()> {
     ))
 }
 
-/// A scheduler handle for queueing and cancelling; it never runs anything here.
-async fn scheduler(ctx: &Context) -> Result<StoreScheduler> {
-    StoreScheduler::new(
-        ctx.store.clone(),
-        Arc::new(ctx.pipeline()?),
-        ctx.clock.clone(),
-        ctx.settings.scheduler_config(),
-    )
-}
-
 /// Queues `req` and prints the queued execution.
 async fn queue(ctx: &Context, req: TriggerRequest, format: Format) -> Result<()> {
-    let id = scheduler(ctx).await?.trigger(req).await?;
+    let id = ctx.scheduler()?.trigger(req).await?;
     let e = ctx.store.get_execution(id).await?;
     executions::listing(std::slice::from_ref(&e)).print_record(format)?;
     tracing::info!(execution = %id, "queued; a running `storewatch serve` executes it");
@@ -205,7 +194,7 @@ pub(crate) async fn retry(args: ExecutionArg, settings: Settings) -> Result<()> 
 /// Runs `storewatch cancel`.
 pub(crate) async fn cancel(args: ExecutionArg, settings: Settings) -> Result<()> {
     let ctx = Context::open(settings).await?;
-    scheduler(&ctx).await?.cancel(args.execution).await?;
+    ctx.scheduler()?.cancel(args.execution).await?;
     let e = ctx.store.get_execution(args.execution).await?;
     executions::listing(std::slice::from_ref(&e)).print_record(args.format)
 }

@@ -3,11 +3,9 @@
 
 #![allow(clippy::print_stdout)] // the status is printed in sections
 
-use std::sync::Arc;
-
 use serde_json::json;
 use storewatch_core::Result;
-use storewatch_core::schedule::{Scheduler, StoreScheduler};
+use storewatch_core::schedule::Scheduler;
 
 use super::executions;
 use crate::context::Context;
@@ -29,13 +27,7 @@ pub(crate) enum SchedulerCommand {
 pub(crate) async fn run(cmd: SchedulerCommand, settings: Settings) -> Result<()> {
     let SchedulerCommand::Status { format } = cmd;
     let ctx = Context::open(settings).await?;
-    let scheduler = StoreScheduler::new(
-        ctx.store.clone(),
-        Arc::new(ctx.pipeline()?),
-        ctx.clock.clone(),
-        ctx.settings.scheduler_config(),
-    )?;
-    let status = scheduler.status().await?;
+    let status = ctx.scheduler()?.status().await?;
 
     let mut instances = Listing::new(&["id", "host", "pid", "version", "started_at", "last_seen"]);
     for i in &status.instances {
@@ -65,12 +57,10 @@ pub(crate) async fn run(cmd: SchedulerCommand, settings: Settings) -> Result<()>
         ("queued", executions::listing(&status.queued)),
     ];
     if format == Format::Json {
-        let mut object = serde_json::Map::new();
-        for (name, listing) in &sections {
-            let rendered: serde_json::Value = serde_json::from_str(&listing.render(Format::Json)?)
-                .map_err(|e| storewatch_core::Error::internal("re-reading JSON").with_source(e))?;
-            object.insert((*name).to_owned(), rendered);
-        }
+        let object: serde_json::Map<String, serde_json::Value> = sections
+            .iter()
+            .map(|(name, listing)| ((*name).to_owned(), listing.to_json()))
+            .collect();
         println!("{}", serde_json::Value::Object(object));
         return Ok(());
     }
