@@ -1,6 +1,12 @@
 //! A sliding-window limiter per webhook: at most 5 sends per second and 100 per minute,
 //! Lark's documented limits, so a burst waits instead of being refused.
 //!
+//! Lark counts a message when it *arrives*, which is some time between the moment we
+//! start sending it and the moment its response comes back. So a send counts in every
+//! window while it is in flight, and once it completes it is stamped with the time its
+//! response arrived: a later send that starts a full window after that stamp cannot
+//! arrive inside the same window, whatever the network did to either of them.
+//!
 //! Limiters are shared by every notifier of the same webhook in the process (the
 //! pipeline builds a notifier per run), keyed by a hash of the webhook URL.
 
@@ -9,7 +15,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
 use tokio::time::Instant;
+
+const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
+/// Keeps us clear of the server's own window boundary.
+const MARGIN: Duration = Duration::from_millis(20);
 
 /// Windows and their budgets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,20 +37,104 @@ impl Limits {
     };
 }
 
+/// The sends of one webhook that still count: in flight, or completed within a minute.
+#[derive(Debug, Default)]
+struct Window {
+    next_id: u64,
+    sends: VecDeque<Send>,
+}
+
+#[derive(Debug)]
+struct Send {
+    id: u64,
+    /// When its response arrived; `None` while in flight.
+    completed: Option<Instant>,
+}
+
+/// What the next send has to wait for.
+enum Wait {
+    Now,
+    Until(Instant),
+    /// Sends in flight fill a window on their own: wait for one to complete.
+    Completion,
+}
+
+impl Window {
+    fn prune(&mut self, now: Instant) {
+        self.sends
+            .retain(|s| s.completed.is_none_or(|t| now.duration_since(t) < MINUTE));
+    }
+
+    /// When one more send fits a window of `span` holding at most `budget` sends.
+    fn free_in(&self, span: Duration, budget: usize, now: Instant) -> Wait {
+        let in_flight = self.sends.iter().filter(|s| s.completed.is_none()).count();
+        let mut completed: Vec<Instant> = self
+            .sends
+            .iter()
+            .filter_map(|s| s.completed)
+            .filter(|t| now.duration_since(*t) < span)
+            .collect();
+        if in_flight + completed.len() < budget {
+            return Wait::Now;
+        }
+        // Room for `budget - 1 - in_flight` completed sends besides the new one: wait
+        // until the one just older than those leaves the window.
+        let Some(keep) = budget.checked_sub(1 + in_flight) else {
+            return Wait::Completion;
+        };
+        completed.sort_unstable_by(|a, b| b.cmp(a));
+        Wait::Until(completed[keep] + span + MARGIN)
+    }
+
+    fn wait(&self, limits: Limits, now: Instant) -> Wait {
+        match (
+            self.free_in(SECOND, limits.per_second, now),
+            self.free_in(MINUTE, limits.per_minute, now),
+        ) {
+            (Wait::Completion, _) | (_, Wait::Completion) => Wait::Completion,
+            (Wait::Until(a), Wait::Until(b)) => Wait::Until(a.max(b)),
+            (Wait::Until(t), Wait::Now) | (Wait::Now, Wait::Until(t)) => Wait::Until(t),
+            (Wait::Now, Wait::Now) => Wait::Now,
+        }
+    }
+}
+
 /// Send times of one webhook within the last minute.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     limits: Limits,
-    sent: Mutex<VecDeque<Instant>>,
+    window: Mutex<Window>,
+    completed: Notify,
     // Serialises waiters so messages leave in the order they were submitted.
     turn: tokio::sync::Mutex<()>,
+}
+
+/// Leave to send one message; dropping it marks the send complete.
+#[derive(Debug)]
+#[must_use = "the send counts as in flight until the permit is dropped"]
+pub(crate) struct Permit<'a> {
+    limiter: &'a RateLimiter,
+    id: u64,
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        let now = Instant::now();
+        let mut window = self.limiter.lock();
+        if let Some(send) = window.sends.iter_mut().find(|s| s.id == self.id) {
+            send.completed = Some(now);
+        }
+        drop(window);
+        self.limiter.completed.notify_waiters();
+    }
 }
 
 impl RateLimiter {
     pub(crate) fn new(limits: Limits) -> Self {
         RateLimiter {
             limits,
-            sent: Mutex::new(VecDeque::new()),
+            window: Mutex::new(Window::default()),
+            completed: Notify::new(),
             turn: tokio::sync::Mutex::new(()),
         }
     }
@@ -56,44 +152,44 @@ impl RateLimiter {
             .clone()
     }
 
-    /// Waits until one more send fits both windows, then records it.
-    pub(crate) async fn acquire(&self) {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Window> {
+        self.window.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until one more send fits both windows; hold the permit while sending.
+    pub(crate) async fn acquire(&self) -> Permit<'_> {
         let _turn = self.turn.lock().await;
         loop {
+            // Registered before looking, so a completion in between is not missed.
+            let completion = self.completed.notified();
+            tokio::pin!(completion);
+            completion.as_mut().enable();
             let wait = {
-                let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+                let mut window = self.lock();
                 let now = Instant::now();
-                while sent
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
-                {
-                    sent.pop_front();
+                window.prune(now);
+                match window.wait(self.limits, now) {
+                    Wait::Now => {
+                        let id = window.next_id;
+                        window.next_id += 1;
+                        window.sends.push_back(Send {
+                            id,
+                            completed: None,
+                        });
+                        return Permit { limiter: self, id };
+                    }
+                    wait => wait,
                 }
-                let in_last_second = sent
-                    .iter()
-                    .rev()
-                    .take_while(|t| now.duration_since(**t) < Duration::from_secs(1))
-                    .count();
-                if sent.len() < self.limits.per_minute && in_last_second < self.limits.per_second {
-                    sent.push_back(now);
-                    return;
-                }
-                let second_free = sent
-                    .iter()
-                    .rev()
-                    .nth(self.limits.per_second.saturating_sub(1))
-                    .map(|t| *t + Duration::from_secs(1));
-                let minute_free = (sent.len() >= self.limits.per_minute)
-                    .then(|| sent[sent.len() - self.limits.per_minute] + Duration::from_secs(60));
-                let until = [second_free, minute_free]
-                    .into_iter()
-                    .flatten()
-                    .max()
-                    .unwrap_or(now);
-                // A small margin keeps us clear of the server's own window boundary.
-                until.saturating_duration_since(now) + Duration::from_millis(20)
             };
-            tokio::time::sleep(wait).await;
+            match wait {
+                Wait::Until(t) => {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(t) => {}
+                        () = completion => {}
+                    }
+                }
+                _ => completion.await,
+            }
         }
     }
 }
@@ -108,7 +204,7 @@ mod tests {
         let start = Instant::now();
         let mut times = Vec::new();
         for _ in 0..150 {
-            limiter.acquire().await;
+            drop(limiter.acquire().await);
             times.push(start.elapsed());
         }
         for (i, t) in times.iter().enumerate() {
@@ -134,6 +230,34 @@ mod tests {
             times[100] >= Duration::from_secs(60),
             "the 101st waits for the minute: {:?}",
             times[100]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_send_counts_while_in_flight_and_from_its_completion() {
+        let limiter = Arc::new(RateLimiter::new(Limits::LARK_WEBHOOK));
+        let start = Instant::now();
+        let mut slow = Vec::new();
+        for _ in 0..5 {
+            slow.push(limiter.acquire().await);
+        }
+        let next = tokio::spawn({
+            let limiter = limiter.clone();
+            async move {
+                drop(limiter.acquire().await);
+                start.elapsed()
+            }
+        });
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(
+            !next.is_finished(),
+            "five sends still in flight fill the second"
+        );
+        drop(slow);
+        let waited = next.await.unwrap();
+        assert!(
+            waited >= Duration::from_secs(6),
+            "the sixth starts a second after the others completed: {waited:?}"
         );
     }
 }

@@ -57,7 +57,7 @@ impl LarkWebhookNotifier {
             body["timestamp"] = Value::String(ts.to_string());
             body["sign"] = Value::String(sign(ts, secret.expose_secret()));
         }
-        self.limiter.acquire().await;
+        let _in_flight = self.limiter.acquire().await;
         crate::http::send(self.http.post(self.config.endpoint()).json(&body)).await
     }
 }
