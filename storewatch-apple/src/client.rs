@@ -266,23 +266,29 @@ impl Client {
         })
     }
 
-    /// The URL of an API path with query pairs.
+    /// The URL of an API path (`/v1/apps`) with query pairs, under the base URL's own
+    /// path when it has one (an API gateway at `https://gw.example.com/appstore`).
     pub(crate) fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url> {
-        let mut url = self
-            .base
-            .join(path)
-            .map_err(|_| Error::internal(format!("bad API path {path}")))?;
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|()| Error::internal(format!("base URL {} has no path", self.base)))?
+            .pop_if_empty()
+            .extend(path.split('/').filter(|s| !s.is_empty()));
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
         Ok(url)
     }
 
-    /// Whether `url` may carry the bearer token: only the API's own scheme, host and port.
+    /// Whether `url` may carry the bearer token: only the API's own scheme, host, port
+    /// and base path.
     pub(crate) fn is_api_url(&self, url: &Url) -> bool {
         url.scheme() == self.base.scheme()
             && url.host_str() == self.base.host_str()
             && url.port_or_known_default() == self.base.port_or_known_default()
+            && url
+                .path()
+                .starts_with(self.base.path().trim_end_matches('/'))
     }
 
     /// GETs an API URL with the bearer token.
@@ -568,5 +574,25 @@ mod tests {
             url.query_pairs().next().unwrap(),
             ("filter[bundleId]".into(), "a.b,c.d".into())
         );
+
+        for base in [
+            "https://gw.example.com/appstore",
+            "https://gw.example.com/appstore/",
+        ] {
+            let behind = Client::new(
+                &config.clone().with_base_url(base),
+                Arc::new(storewatch_core::clock::SystemClock),
+            )
+            .unwrap();
+            let url = behind.url("/v1/salesReports", &[]).unwrap();
+            assert_eq!(
+                url.as_str(),
+                "https://gw.example.com/appstore/v1/salesReports",
+                "{base}"
+            );
+            assert!(behind.is_api_url(&url));
+            let outside = Url::parse("https://gw.example.com/other/v1/apps").unwrap();
+            assert!(!behind.is_api_url(&outside), "{base}");
+        }
     }
 }

@@ -29,7 +29,8 @@ pub struct AppStoreConnectConfig {
     pub private_key: SecretString,
     /// The vendor number from Payments and Financial Reports (digits, e.g. `80012345`).
     pub vendor_number: String,
-    /// The API base URL; only tests and proxies change it.
+    /// The API base URL; only tests, proxies and API gateways change it. A path in it
+    /// (`https://gw.example.com/appstore`) prefixes every API path.
     #[serde(default = "default_base_url")]
     pub base_url: String,
     /// HTTP, pacing and retry options.
