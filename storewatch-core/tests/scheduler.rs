@@ -344,6 +344,49 @@ async fn dropped_instance_is_reaped_when_its_lease_expires_on_the_clock() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_instance_is_forgotten_once_unseen_for_the_horizon() {
+    let w = World::new(
+        "2026-06-01T08:00:00Z",
+        TestRunner::always(RunBehaviour::Succeed),
+    );
+    let config = test_config().with_forget_instances_after(Duration::from_secs(3600));
+    let killed = w.scheduler_with(config.clone());
+    killed.tick_once().await.unwrap();
+    drop(killed);
+    let alive = w.scheduler_with(config);
+    let one = std::slice::from_ref(&alive);
+    w.tick(one).await;
+    assert_eq!(w.store.list_instances().await.unwrap().len(), 2);
+
+    w.walk(
+        one,
+        w.clock.now() + chrono::Duration::minutes(59),
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(
+        w.store.list_instances().await.unwrap().len(),
+        2,
+        "59 minutes unseen is within the hour"
+    );
+    w.walk(
+        one,
+        w.clock.now() + chrono::Duration::minutes(2),
+        Duration::from_secs(60),
+    )
+    .await;
+    let left: Vec<_> = w
+        .store
+        .list_instances()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(left, vec![alive.instance_id().clone()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_by_store_time_is_recorded_and_retried() {
     // The manual clock alone passes the timeout: the scheduler checks it on every tick.
     let w = World::new(

@@ -72,6 +72,19 @@ impl PostgresStore {
             .collect()
     }
 
+    pub(crate) async fn forget_instance_rows(
+        &self,
+        unseen_since: DateTime<Utc>,
+    ) -> Result<Vec<InstanceId>> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("DELETE FROM instances WHERE last_seen < $1 RETURNING id")
+                .bind(unseen_since)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_sqlx_error)?;
+        Ok(ids.into_iter().map(InstanceId).collect())
+    }
+
     pub(crate) async fn deregister_instance_row(&self, id: &InstanceId) -> Result<()> {
         sqlx::query("DELETE FROM instances WHERE id = $1")
             .bind(&id.0)

@@ -115,6 +115,9 @@ impl RunStore for PostgresStore {
     async fn deregister_instance(&self, id: &InstanceId) -> Result<()> {
         self.deregister_instance_row(id).await
     }
+    async fn forget_instances(&self, unseen_since: DateTime<Utc>) -> Result<Vec<InstanceId>> {
+        self.forget_instance_rows(unseen_since).await
+    }
 
     async fn run_counts(&self) -> Result<RunCounts> {
         let mut counts = RunCounts::default();

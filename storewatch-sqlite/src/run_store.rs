@@ -369,6 +369,16 @@ impl RunStore for SqliteStore {
         Ok(())
     }
 
+    async fn forget_instances(&self, unseen_since: DateTime<Utc>) -> Result<Vec<InstanceId>> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("DELETE FROM instances WHERE last_seen < ? RETURNING id")
+                .bind(codec::time(unseen_since))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| map_sqlx(e, "forgetting lost instances"))?;
+        Ok(ids.into_iter().map(InstanceId).collect())
+    }
+
     async fn run_counts(&self) -> Result<RunCounts> {
         let what = "counting executions and deliveries";
         let err = |e| map_sqlx(e, what);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use storewatch_core::pipeline::PipelineConfig;
-use storewatch_core::schedule::SchedulerConfig;
+use storewatch_core::schedule::{RetryPolicy, SchedulerConfig};
 use storewatch_core::{Error, ErrorKind, Result};
 
 /// The file read when `--config`/`STOREWATCH_CONFIG` name none (skipped when absent).
@@ -53,6 +53,12 @@ pub(crate) struct SchedulerSettings {
     pub(crate) concurrency: usize,
     /// Seconds running executions may go on after SIGTERM.
     pub(crate) shutdown_grace_secs: u64,
+    /// Seconds before the first retry of a failed run; doubles with every attempt.
+    pub(crate) retry_base_secs: u64,
+    /// Longest wait before a retry, in seconds.
+    pub(crate) retry_cap_secs: u64,
+    /// Seconds without a heartbeat after which an instance is forgotten.
+    pub(crate) forget_instances_after_secs: u64,
 }
 
 /// The `[collection]` table.
@@ -98,6 +104,9 @@ impl Default for SchedulerSettings {
             lease_secs: d.lease.as_secs(),
             concurrency: d.concurrency,
             shutdown_grace_secs: d.shutdown_grace.as_secs(),
+            retry_base_secs: d.retry.base.as_secs(),
+            retry_cap_secs: d.retry.cap.as_secs(),
+            forget_instances_after_secs: d.forget_instances_after.as_secs(),
         }
     }
 }
@@ -193,6 +202,21 @@ const ENV_VARS: &[EnvVar] = &[
         name: "STOREWATCH_SCHEDULER_SHUTDOWN_GRACE_SECS",
         key: "scheduler.shutdown_grace_secs",
         set: |s, v| parse(v).map(|x| s.scheduler.shutdown_grace_secs = x),
+    },
+    EnvVar {
+        name: "STOREWATCH_SCHEDULER_RETRY_BASE_SECS",
+        key: "scheduler.retry_base_secs",
+        set: |s, v| parse(v).map(|x| s.scheduler.retry_base_secs = x),
+    },
+    EnvVar {
+        name: "STOREWATCH_SCHEDULER_RETRY_CAP_SECS",
+        key: "scheduler.retry_cap_secs",
+        set: |s, v| parse(v).map(|x| s.scheduler.retry_cap_secs = x),
+    },
+    EnvVar {
+        name: "STOREWATCH_SCHEDULER_FORGET_INSTANCES_AFTER_SECS",
+        key: "scheduler.forget_instances_after_secs",
+        set: |s, v| parse(v).map(|x| s.scheduler.forget_instances_after_secs = x),
     },
     EnvVar {
         name: "STOREWATCH_COLLECTION_LOOKBACK_DAYS",
@@ -322,11 +346,19 @@ impl Settings {
 
     /// The scheduler's configuration.
     pub(crate) fn scheduler_config(&self) -> SchedulerConfig {
+        let s = &self.scheduler;
+        let retry = RetryPolicy {
+            base: Duration::from_secs(s.retry_base_secs),
+            cap: Duration::from_secs(s.retry_cap_secs),
+            ..RetryPolicy::default()
+        };
         SchedulerConfig::default()
-            .with_tick(Duration::from_secs(self.scheduler.tick_secs))
-            .with_lease(Duration::from_secs(self.scheduler.lease_secs))
-            .with_concurrency(self.scheduler.concurrency)
-            .with_shutdown_grace(Duration::from_secs(self.scheduler.shutdown_grace_secs))
+            .with_tick(Duration::from_secs(s.tick_secs))
+            .with_lease(Duration::from_secs(s.lease_secs))
+            .with_concurrency(s.concurrency)
+            .with_shutdown_grace(Duration::from_secs(s.shutdown_grace_secs))
+            .with_retry(retry)
+            .with_forget_instances_after(Duration::from_secs(s.forget_instances_after_secs))
     }
 
     /// The pipeline's configuration.
@@ -497,6 +529,23 @@ mod tests {
                 .to_string()
                 .contains("concurrency")
         );
+        s.scheduler.concurrency = 4;
+        s.scheduler.retry_cap_secs = 10;
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("retry.cap") && err.contains("10s"), "{err}");
+    }
+
+    #[test]
+    fn retry_and_instance_horizon_reach_the_scheduler() {
+        let s = Settings::from_toml(
+            "[scheduler]\nretry_base_secs = 5\nretry_cap_secs = 40\nforget_instances_after_secs = 600\n",
+            "sw.toml",
+        )
+        .unwrap();
+        let config = s.scheduler_config();
+        assert_eq!(config.retry.base, Duration::from_secs(5));
+        assert_eq!(config.retry.cap, Duration::from_secs(40));
+        assert_eq!(config.forget_instances_after, Duration::from_secs(600));
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub struct SchedulerConfig {
     pub reap_every: Duration,
     /// How often the schedule list is reloaded from the store (default 30 s).
     pub refresh_every: Duration,
+    /// How long an instance may go without a heartbeat before the reaper forgets it
+    /// (default 24 h). A process that was killed never deregisters; an instance that was
+    /// only paused registers again with its next heartbeat.
+    pub forget_instances_after: Duration,
     /// Backoff of retries.
     pub retry: RetryPolicy,
 }
@@ -44,6 +48,7 @@ impl Default for SchedulerConfig {
             heartbeat_every: Duration::from_secs(10),
             reap_every: Duration::from_secs(5),
             refresh_every: Duration::from_secs(30),
+            forget_instances_after: Duration::from_secs(24 * 3600),
             retry: RetryPolicy::default(),
         }
     }
@@ -99,6 +104,13 @@ impl SchedulerConfig {
         self
     }
 
+    /// Sets how long an instance may go unseen before it is forgotten.
+    #[must_use]
+    pub fn with_forget_instances_after(mut self, unseen: Duration) -> Self {
+        self.forget_instances_after = unseen;
+        self
+    }
+
     /// Sets the retry backoff.
     #[must_use]
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
@@ -129,6 +141,23 @@ impl SchedulerConfig {
         if self.concurrency == 0 {
             return Err(Error::invalid_field("concurrency", 0, "at least 1"));
         }
+        if self.retry.cap < self.retry.base {
+            return Err(Error::invalid_field(
+                "retry.cap",
+                self.retry.cap,
+                format!("at least the retry base ({:?})", self.retry.base),
+            ));
+        }
+        if self.forget_instances_after <= self.heartbeat_every * 3 {
+            return Err(Error::invalid_field(
+                "forget_instances_after",
+                self.forget_instances_after,
+                format!(
+                    "more than three heartbeats ({:?}), so live instances are never forgotten",
+                    self.heartbeat_every * 3
+                ),
+            ));
+        }
         Ok(())
     }
 }
@@ -155,5 +184,10 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(err.message().contains("lease"), "{err}");
+        let err = SchedulerConfig::default()
+            .with_forget_instances_after(Duration::from_secs(30))
+            .validate()
+            .unwrap_err();
+        assert!(err.message().contains("forget_instances_after"), "{err}");
     }
 }

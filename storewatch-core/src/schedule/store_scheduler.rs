@@ -41,6 +41,8 @@ pub struct TickReport {
     pub lost_races: usize,
     /// Executions with expired leases this instance marked failed.
     pub reaped: usize,
+    /// Instances unseen for longer than `forget_instances_after` this instance removed.
+    pub forgotten: usize,
     /// Executions this instance claimed and started.
     pub claimed: usize,
     /// The earliest slot not yet due, over the schedules this instance watches.
@@ -239,6 +241,7 @@ impl StoreScheduler {
         report.lost_races = fired.lost_races;
         if due(&mut state.last_reap, sh.clock.now(), sh.config.reap_every) {
             report.reaped = self.reap(now).await?;
+            report.forgotten = self.forget_lost_instances(now).await?;
         }
         for r in sh.running().values() {
             if r.overdue_at(now) {
@@ -374,6 +377,21 @@ impl StoreScheduler {
             }
         }
         Ok(lost.len())
+    }
+
+    /// Removes instances that stopped heartbeating long ago (killed, never deregistered).
+    async fn forget_lost_instances(&self, now: DateTime<Utc>) -> Result<usize> {
+        let sh = &self.shared;
+        let unseen = chrono::Duration::from_std(sh.config.forget_instances_after)
+            .unwrap_or(chrono::Duration::MAX);
+        let Some(cutoff) = now.checked_sub_signed(unseen) else {
+            return Ok(0);
+        };
+        let forgotten = sh.store.forget_instances(cutoff).await?;
+        for id in &forgotten {
+            tracing::info!(instance = %id, last_seen_before = %cutoff, "instance forgotten: no heartbeat for too long");
+        }
+        Ok(forgotten.len())
     }
 
     /// Claims pending executions up to the concurrency limit and starts them.

@@ -471,6 +471,20 @@ impl RunStore for MemoryStore {
         Ok(())
     }
 
+    async fn forget_instances(&self, unseen_since: DateTime<Utc>) -> Result<Vec<InstanceId>> {
+        let (mut s, _) = self.lock();
+        let gone: Vec<InstanceId> = s
+            .instances
+            .values()
+            .filter(|i| i.last_seen < unseen_since)
+            .map(|i| i.id.clone())
+            .collect();
+        for id in &gone {
+            s.instances.remove(id);
+        }
+        Ok(gone)
+    }
+
     async fn run_counts(&self) -> Result<RunCounts> {
         let (s, _) = self.lock();
         let mut counts = s.runs.counts();

@@ -329,6 +329,9 @@ pub trait RunStore: Send + Sync + Debug {
     async fn list_instances(&self) -> Result<Vec<InstanceInfo>>;
     /// Removes an instance (on graceful shutdown).
     async fn deregister_instance(&self, id: &InstanceId) -> Result<()>;
+    /// Removes the instances whose last heartbeat is before `unseen_since` (processes
+    /// that died without deregistering) and returns their ids.
+    async fn forget_instances(&self, unseen_since: DateTime<Utc>) -> Result<Vec<InstanceId>>;
 
     /// Executions per task and status, deliveries per channel and status, and the last
     /// success of each schedule, aggregated by the store (no record is loaded).

@@ -89,6 +89,7 @@ pub use self::metrics::{
 pub use self::run_records::{
     alert_states_round_trip, delete_rule_cascades_alert_states, deliveries_keyed_by_chain,
     delivery_sent_is_not_restarted, instances_register_heartbeat_deregister,
+    lost_instances_are_forgotten,
 };
 pub use self::runs::{
     cancel_pending_and_running, claim_by_id_takes_only_that_execution,
@@ -177,6 +178,7 @@ macro_rules! __store_conformance_checks {
             delivery_sent_is_not_restarted,
             deliveries_keyed_by_chain,
             instances_register_heartbeat_deregister,
+            lost_instances_are_forgotten,
             counts_summarize_runs_and_points,
         ]);
     };

@@ -470,3 +470,66 @@ pub async fn instances_register_heartbeat_deregister<S: Store + 'static>(store: 
         "the instances left after one deregistered"
     );
 }
+
+/// Instances whose last heartbeat is older than the cut-off are forgotten (and only
+/// those); their ids are returned.
+pub async fn lost_instances_are_forgotten<S: Store + 'static>(store: S) {
+    const CHECK: &str = "lost_instances_are_forgotten";
+    let now = whole_seconds(ok(CHECK, "now", store.now().await));
+    let seen = |id: &str, ago: i64| InstanceInfo {
+        id: InstanceId::from(id),
+        host: "host".to_owned(),
+        pid: 1,
+        version: "0.1.0".to_owned(),
+        started_at: now - chrono::Duration::hours(48),
+        last_seen: now - chrono::Duration::hours(ago),
+    };
+    for info in [seen("lost", 25), seen("quiet", 23), seen("alive", 48)] {
+        ok(
+            CHECK,
+            "register_instance",
+            store.register_instance(info).await,
+        );
+    }
+    ok(
+        CHECK,
+        "heartbeat_instance",
+        store.heartbeat_instance(&InstanceId::from("alive")).await,
+    );
+    let forgotten = ok(
+        CHECK,
+        "forget_instances",
+        store
+            .forget_instances(now - chrono::Duration::hours(24))
+            .await,
+    );
+    ensure_eq!(
+        CHECK,
+        forgotten,
+        vec![InstanceId::from("lost")],
+        "instances unseen for more than 24 hours"
+    );
+    let mut left: Vec<InstanceId> = ok(CHECK, "list_instances", store.list_instances().await)
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    left.sort();
+    ensure_eq!(
+        CHECK,
+        left,
+        vec![InstanceId::from("alive"), InstanceId::from("quiet")],
+        "the instances left"
+    );
+    ensure_eq!(
+        CHECK,
+        ok(
+            CHECK,
+            "forget_instances again",
+            store
+                .forget_instances(now - chrono::Duration::hours(24))
+                .await
+        ),
+        Vec::<InstanceId>::new(),
+        "a second pass"
+    );
+}
