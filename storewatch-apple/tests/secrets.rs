@@ -4,38 +4,14 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use common::*;
 use secrecy::ExposeSecret;
 use storewatch_apple::fake::{DayState, Endpoint, FakeAppStoreConnect, Fault, SalesBody};
 use storewatch_core::source::{CollectRequest, MetricSource};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_key_or_token_in_logs_errors_or_debug() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Other tests of this binary may have cached "no interest" for the callsites.
-    tracing::callsite::rebuild_interest_cache();
+    let logs = storewatch_core::testkit::logs::capture();
 
     let fake = fake(
         FakeAppStoreConnect::builder()
@@ -75,7 +51,7 @@ async fn no_key_or_token_in_logs_errors_or_debug() {
             .map(|t| t.split('.').next_back().unwrap().to_owned()),
     );
     let mut texts = vec![
-        String::from_utf8(logs.0.lock().unwrap().clone()).unwrap(),
+        logs.text(),
         format!("{err} {err:?}"),
         format!("{source:?}"),
         format!("{:?}", fake.config()),

@@ -688,31 +688,9 @@ async fn a_cancelled_run_ends_cancelled() {
     assert_eq!(report.status, ExecutionStatus::Cancelled);
 }
 
-/// A writer the tracing subscriber logs into, for grepping.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_planted_secret_never_leaks_into_debug_errors_or_logs() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Other tests of this binary may have cached "no interest" for the callsites.
-    tracing::callsite::rebuild_interest_cache();
+    let logs = storewatch_core::testkit::logs::capture();
 
     let w = world(1).await;
     let ch = channel(&w, "ok").await;
@@ -752,7 +730,7 @@ async fn a_planted_secret_never_leaks_into_debug_errors_or_logs() {
         open_err.to_string(),
         format!("{open_err:?}"),
         serde_json::to_string(&credentials).unwrap(),
-        String::from_utf8(logs.0.lock().unwrap().clone()).unwrap(),
+        logs.text(),
     ];
     assert!(
         !everything[8].is_empty(),

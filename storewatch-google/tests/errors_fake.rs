@@ -323,31 +323,9 @@ async fn a_busy_token_endpoint_is_retried() {
     assert_eq!(fake.requests(Endpoint::Token), 3);
 }
 
-/// Collects the log lines written while it is set.
-#[derive(Clone, Default)]
-struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn secrets_stay_out_of_errors_debug_and_logs() {
-    let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Other tests of this binary may have cached "no interest" for the callsites.
-    tracing::callsite::rebuild_interest_cache();
+    let logs = storewatch_core::testkit::logs::capture();
 
     let fake = fake_with(&["com.example.app"], today()).await;
     let source = source_for(&fake, fast_http());
@@ -370,7 +348,7 @@ async fn secrets_stay_out_of_errors_debug_and_logs() {
     seen.push(format!("{:?}", fresh.collect(&req).await.unwrap_err()));
     seen.push(fresh.collect(&req).await.unwrap_err().to_string());
     seen.push(format!("{source:?} {:?}", source.config()));
-    let log_text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let log_text = logs.text();
     assert!(
         log_text.contains("retrying Google request"),
         "logs were not captured: {log_text}"

@@ -11,10 +11,12 @@
 //! - [`scheduler`]: the scheduler's guarantees on top of every store —
 //!   `scheduler::check_all`, or the
 //!   [`scheduler_conformance_tests!`](crate::scheduler_conformance_tests) macro.
+//! - [`logs`]: captures what is logged, to show that no secret reaches the logs.
 //!
 //! The helpers below build valid records that differ by `n`, so a suite can create as
 //! many as it needs without clashing names.
 
+pub mod logs;
 pub mod notifier;
 pub mod scheduler;
 pub mod source;
