@@ -11,7 +11,7 @@ use storewatch_core::alert::AlertEventKind;
 use storewatch_core::clock::ManualClock;
 use storewatch_core::notify::Notifier;
 use storewatch_core::testkit::notifier::{NotifierHarness, check_all, sample_alert, sample_report};
-use storewatch_lark::fake::FakeLark;
+use storewatch_lark::fake::{FakeLark, Fault};
 use storewatch_lark::{LarkSheetConfig, LarkSheetNotifier, SHEET_COLUMNS};
 
 const SHEET: &str = "shtcnmBA0123456789";
@@ -167,4 +167,33 @@ async fn sheet_failures_map_to_kinds() {
         "{err}"
     );
     assert!(fake.rows(SHEET, "sxj5ws").is_empty());
+}
+
+/// Resets the next request, which must be `endpoint`'s: the send fails as retryable.
+async fn reset_on(fake: &FakeLark, endpoint: &str, sheet: &LarkSheetNotifier) {
+    let before = fake.request_counts().get(endpoint).copied().unwrap_or(0);
+    fake.inject([Fault::ConnectionReset]);
+    let err = sheet
+        .send_alert(&sample_alert(AlertEventKind::Firing))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{endpoint}: {err}");
+    assert!(err.is_retryable());
+    assert_eq!(fake.request_counts()[endpoint], before + 1, "{endpoint}");
+}
+
+#[tokio::test]
+async fn a_reset_connection_is_unavailable_and_loses_no_row() {
+    let fake = FakeLark::start().await.unwrap();
+    let cfg = fake.add_spreadsheet("cli_reset", "secret", SHEET, "sxj5ws");
+    let alert = sample_alert(AlertEventKind::Firing);
+    // A new notifier's first request is the token's.
+    reset_on(&fake, "token", &notifier(&cfg)).await;
+    // One that holds a token and knows the tab goes straight to the append.
+    let sheet = notifier(&cfg);
+    sheet.send_alert(&alert).await.unwrap();
+    reset_on(&fake, "values_append", &sheet).await;
+    assert_eq!(fake.rows(SHEET, "sxj5ws").len(), 1);
+    sheet.send_alert(&alert).await.unwrap();
+    assert_eq!(fake.rows(SHEET, "sxj5ws").len(), 2);
 }

@@ -230,12 +230,16 @@ async fn transient_failures_and_rate_limits_are_retried_by_the_registered_notifi
     let n = registry
         .build_notifier("lark_webhook", &cfg.to_string().into())
         .unwrap();
-    fake.inject([Fault::ServerError, Fault::NonJson200]);
+    fake.inject([
+        Fault::ServerError,
+        Fault::NonJson200,
+        Fault::ConnectionReset,
+    ]);
     n.send_alert(&sample_alert(AlertEventKind::Firing))
         .await
         .unwrap();
     assert_eq!(fake.received().len(), 1);
-    assert_eq!(fake.request_counts()["webhook"], 3);
+    assert_eq!(fake.request_counts()["webhook"], 4);
 }
 
 #[tokio::test]

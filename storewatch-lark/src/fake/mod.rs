@@ -43,6 +43,9 @@ pub enum Fault {
     NonJson200,
     /// Waits this long before answering normally.
     Stall(Duration),
+    /// Drops the connection in the middle of the response, before the request is
+    /// processed (nothing is recorded).
+    ConnectionReset,
 }
 
 /// One custom bot.

@@ -32,7 +32,20 @@ pub(super) async fn fault(state: &Shared) -> Option<Response> {
             tokio::time::sleep(d).await;
             None
         }
+        Fault::ConnectionReset => Some(reset_response()),
     }
+}
+
+/// A response whose body fails, which makes hyper drop the connection mid-response.
+fn reset_response() -> Response {
+    let failing = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("connection reset by fake"))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from_stream(failing))
+        .unwrap_or_default()
 }
 
 /// Collects the text-like values (`text`, `title`, `content`) a person reads; never `href`/`url`.
