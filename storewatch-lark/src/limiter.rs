@@ -99,7 +99,7 @@ impl Window {
     }
 }
 
-/// Send times of one webhook within the last minute.
+/// The pacing of one webhook: its sends in flight and those of the last minute.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     limits: Limits,

@@ -102,8 +102,10 @@ pub struct TickReport {
 ///
 /// Handles are cheap clones of one scheduler. Dropping the last one stops the instance
 /// at once, the way a crash would: running executions are abandoned unrecorded, their
-/// leases expire and another instance reaps them. To stop gracefully, cancel the token
-/// given to `run` or call [`shutdown`](Self::shutdown).
+/// leases expire and another instance reaps them; the instance itself is forgotten once
+/// it has gone [`forget_instances_after`](SchedulerConfig::forget_instances_after)
+/// without a heartbeat. To stop gracefully, cancel the token given to `run` or call
+/// [`shutdown`](Self::shutdown).
 #[derive(Clone)]
 pub struct StoreScheduler {
     shared: Arc<Shared>,
