@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use storewatch_core::alert::AlertEventKind;
+use storewatch_core::clock::ManualClock;
 use storewatch_core::model::Mention;
 use storewatch_core::notify::{Notifier, RetryingNotifier};
 use storewatch_core::testkit::notifier::{NotifierHarness, check_all, sample_alert, sample_report};
@@ -289,4 +290,36 @@ async fn a_burst_of_150_alerts_is_paced_so_none_is_refused_and_order_is_kept() {
             "message {i} out of order"
         );
     }
+}
+
+#[tokio::test]
+async fn sends_on_the_hour_and_half_hour_are_throttled_when_the_peak_mode_is_on() {
+    let clock = ManualClock::new("2026-03-02T09:59:58Z".parse().unwrap());
+    let fake = FakeLark::start_with_clock(Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    fake.set_peak_throttle(Some(std::time::Duration::from_secs(5)));
+    let n = notifier(fake.add_webhook("peak", WebhookOptions::default()));
+    let alert = sample_alert(AlertEventKind::Firing);
+    let mut outcomes = Vec::new();
+    for at in [
+        "2026-03-02T09:59:58Z",
+        "2026-03-02T10:00:01Z",
+        "2026-03-02T10:00:06Z",
+        "2026-03-02T10:30:04.9Z",
+        "2026-03-02T10:45:00Z",
+    ] {
+        clock.set(at.parse().unwrap());
+        outcomes.push(match n.send_alert(&alert).await {
+            Ok(_) => "sent",
+            Err(e) if matches!(e.kind(), ErrorKind::RateLimited { .. }) => "rate limited",
+            Err(e) => panic!("at {at}: {e}"),
+        });
+    }
+    assert_eq!(
+        outcomes,
+        ["sent", "rate limited", "sent", "rate limited", "sent"]
+    );
+    assert_eq!(fake.received().len(), 3);
+    assert_eq!(fake.refused_by_limiter(), 2);
 }

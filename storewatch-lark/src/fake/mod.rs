@@ -103,6 +103,7 @@ pub(crate) struct State {
     pub(crate) webhooks: HashMap<String, WebhookOptions>,
     pub(crate) max_body_bytes: usize,
     pub(crate) rate_mode: RateLimitMode,
+    pub(crate) peak_throttle: Option<Duration>,
     pub(crate) sends: HashMap<String, VecDeque<tokio::time::Instant>>,
     pub(crate) refused_by_limiter: usize,
     pub(crate) faults: VecDeque<Fault>,
@@ -150,6 +151,7 @@ impl FakeLark {
             webhooks: HashMap::new(),
             max_body_bytes: crate::DEFAULT_MAX_BODY_BYTES,
             rate_mode: RateLimitMode::default(),
+            peak_throttle: None,
             sends: HashMap::new(),
             refused_by_limiter: 0,
             faults: VecDeque::new(),
@@ -270,6 +272,12 @@ impl FakeLark {
         lock(&self.state).rate_mode = mode;
     }
 
+    /// Refuses every message sent within `window` after the hour or the half hour (by
+    /// the fake's clock), as Lark does under its peak load; `None` turns it off.
+    pub fn set_peak_throttle(&self, window: Option<Duration>) {
+        lock(&self.state).peak_throttle = window;
+    }
+
     /// Answers success in the legacy `{"Extra":null,"StatusCode":0,…}` form.
     pub fn set_legacy_success(&self, on: bool) {
         lock(&self.state).legacy_success = on;
@@ -306,7 +314,7 @@ impl FakeLark {
             .unwrap_or_default()
     }
 
-    /// How many sends the rate limiter refused.
+    /// How many sends the rate limiter (or the peak throttle) refused.
     pub fn refused_by_limiter(&self) -> usize {
         lock(&self.state).refused_by_limiter
     }

@@ -112,6 +112,13 @@ fn signature_ok(body: &Value, secret: &str, accept_int: bool, now: i64) -> bool 
     (now - ts).abs() <= 3600 && body["sign"].as_str() == Some(sign(ts, secret).as_str())
 }
 
+/// How long after the last :00 or :30 of the hour `now` is.
+fn since_half_hour(now: chrono::DateTime<chrono::Utc>) -> Duration {
+    use chrono::Timelike;
+    let secs = u64::from(now.minute() % 30) * 60 + u64::from(now.second());
+    Duration::from_secs(secs) + Duration::from_nanos(u64::from(now.nanosecond() % 1_000_000_000))
+}
+
 /// Whether one more send fits 5/s and 100/min; records it when it does.
 fn within_rate(sends: &mut std::collections::VecDeque<tokio::time::Instant>) -> bool {
     let now = tokio::time::Instant::now();
@@ -197,7 +204,10 @@ pub(super) async fn hook(
             return lark_error(StatusCode::OK, 19024, "Key Words Not Found");
         }
     }
-    if !within_rate(st.sends.entry(token.clone()).or_default()) {
+    let at_peak = st
+        .peak_throttle
+        .is_some_and(|window| since_half_hour(st.clock.now()) < window);
+    if at_peak || !within_rate(st.sends.entry(token.clone()).or_default()) {
         st.refused_by_limiter += 1;
         return match st.rate_mode {
             RateLimitMode::Code11232 => lark_error(
