@@ -409,7 +409,11 @@ impl MetricSource for AppStoreConnectSource {
                 match self.app_analytics(&info.apple_id, req.from, req.to).await {
                     Ok(Some(data)) => AnalyticsOutcome::Data(data),
                     Ok(None) => AnalyticsOutcome::Unavailable,
-                    Err(e) => AnalyticsOutcome::Failed(e),
+                    Err(e) => {
+                        // The cached request or report may be gone: look them up next time.
+                        self.analytics.lock().await.remove(&info.apple_id);
+                        AnalyticsOutcome::Failed(e)
+                    }
                 }
             }))
             .await

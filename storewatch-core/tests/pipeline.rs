@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns unwrap too
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -193,7 +194,16 @@ fn manual(task: Task) -> NewExecution {
 /// except `failing` apps (failed) and `pending` apps (not yet available).
 fn answering_source(failing: Vec<AppId>, pending: Vec<AppId>) -> MockSource {
     let mut source = MockSource::new();
-    source.expect_collect().times(1).returning(move |req| {
+    source
+        .expect_collect()
+        .times(1)
+        .returning(move |req| answer(req, &failing, &pending));
+    source
+}
+
+/// The batch [`answering_source`] gives for `req`.
+fn answer(req: &CollectRequest, failing: &[AppId], pending: &[AppId]) -> Result<CollectBatch> {
+    {
         let mut batch = CollectBatch::default();
         for app in &req.apps {
             for d in req.days() {
@@ -223,8 +233,46 @@ fn answering_source(failing: Vec<AppId>, pending: Vec<AppId>) -> MockSource {
             }
         }
         Ok(batch)
+    }
+}
+
+#[tokio::test]
+async fn a_source_is_built_once_per_credential_version_and_kept_across_runs() {
+    let w = world(1).await;
+    let builds = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&builds);
+    let mut registry = Registry::new();
+    registry.register_source("mock_source", move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let mut source = MockSource::new();
+        source
+            .expect_collect()
+            .returning(|req| answer(req, &[], &[]));
+        Ok(Arc::new(source) as Arc<dyn MetricSource>)
     });
-    source
+    let p = pipeline(&w, registry, quiet_analyzer(), quiet_evaluator());
+    let w = &w;
+    let run = |p: Pipeline| async move {
+        let exec = claim(w, manual(Task::DataCollection)).await;
+        let (done, _) = execute(&p, w, &exec).await;
+        assert_eq!(done.status, ExecutionStatus::Success, "{}", done.error_log);
+    };
+    run(p.clone()).await;
+    run(p.clone()).await;
+    assert_eq!(builds.load(Ordering::SeqCst), 1, "kept across runs");
+
+    let credential = w.store.list_credentials().await.unwrap().remove(0);
+    w.store
+        .update_credential(credential.id, credential.version, credential.spec.clone())
+        .await
+        .unwrap();
+    run(p.clone()).await;
+    run(p).await;
+    assert_eq!(
+        builds.load(Ordering::SeqCst),
+        2,
+        "rebuilt once for the credential's new version"
+    );
 }
 
 #[tokio::test]

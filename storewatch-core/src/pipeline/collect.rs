@@ -3,12 +3,12 @@
 //! upserted in bulk.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard, PoisonError};
 
 use chrono::{Days, NaiveDate};
 use tokio_util::sync::CancellationToken;
 
-use super::{Pipeline, RunState};
+use super::{BuiltSources, Pipeline, RunState};
 use crate::model::{App, AppId, Credential, CredentialId, CredentialSpec, MetricPoint, Spec};
 use crate::source::{AppTarget, CollectBatch, CollectRequest, DayOutcome, MetricSource};
 use crate::{Error, ErrorKind, Result};
@@ -34,6 +34,8 @@ impl Pipeline {
         let ids: Vec<AppId> = apps.iter().map(|a| a.id).collect();
         let latest = store.latest_dates(&ids).await?;
         let credentials = store.list_credentials().await?;
+        self.sources()
+            .retain(|id, _| credentials.iter().any(|c| c.id == *id));
         let mut groups: BTreeMap<CredentialId, Vec<&App>> = BTreeMap::new();
         for app in apps {
             match credential_of(app, &credentials) {
@@ -110,16 +112,35 @@ impl Pipeline {
             .min(day)
     }
 
+    /// The source of `credential`: the one built for its current version, else a new one.
     fn open_source(&self, credential: &Credential) -> Result<Arc<dyn MetricSource>> {
+        if let Some((_, source)) = self
+            .sources()
+            .get(&credential.id)
+            .filter(|(version, _)| *version == credential.version)
+        {
+            return Ok(Arc::clone(source));
+        }
         let config = self.keyring("credentials")?.open(
             CredentialSpec::KIND,
             credential.id.0,
             &credential.sealed,
         )?;
-        self.inner
+        let source = self
+            .inner
             .registry
             .build_source(&credential.kind, &config)
-            .map_err(|e| e.context(format!("credential {:?}", credential.name)))
+            .map_err(|e| e.context(format!("credential {:?}", credential.name)))?;
+        self.sources()
+            .insert(credential.id, (credential.version, Arc::clone(&source)));
+        Ok(source)
+    }
+
+    fn sources(&self) -> MutexGuard<'_, BuiltSources> {
+        self.inner
+            .sources
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Stores a batch and counts each app once: failed, pending or collected.

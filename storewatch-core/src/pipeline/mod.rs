@@ -14,7 +14,8 @@ mod collect;
 mod deliver;
 mod reports;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -27,9 +28,10 @@ pub use reports::{build_daily_report, pct_change};
 use crate::alert::AlertEvaluator;
 use crate::analysis::Analyzer;
 use crate::clock::{Clock, SystemClock};
-use crate::model::{App, Execution, ExecutionStatus, InstanceId, LogBuffer, Task};
+use crate::model::{App, CredentialId, Execution, ExecutionStatus, InstanceId, LogBuffer, Task};
 use crate::schedule::{ExecutionRunner, RetryPolicy, RunReport, complete_execution};
 use crate::secrets::Keyring;
+use crate::source::MetricSource;
 use crate::store::Store;
 use crate::{Error, ErrorKind, Registry, Result};
 
@@ -84,6 +86,11 @@ impl PipelineConfig {
 
 /// Runs the collect → analyze → alert → notify tasks.
 ///
+/// A credential's source is built once per version of the credential and kept for the
+/// executions that follow (clones of a pipeline share them), so what a source caches —
+/// access tokens, app ids, report ids, connection pools — outlives one run; updating the
+/// credential builds a new source, and removing it drops the old one.
+///
 /// ```
 /// use std::sync::Arc;
 /// use storewatch_core::pipeline::Pipeline;
@@ -112,7 +119,11 @@ struct Inner {
     clock: Arc<dyn Clock>,
     keyring: Option<Keyring>,
     config: PipelineConfig,
+    sources: Mutex<BuiltSources>,
 }
+
+/// Built sources by credential, with the credential version each was built from.
+type BuiltSources = HashMap<CredentialId, (i64, Arc<dyn MetricSource>)>;
 
 /// Builds a [`Pipeline`]; the analyzer and the evaluator are required.
 #[derive(Debug)]
@@ -175,6 +186,7 @@ impl PipelineBuilder {
                 clock: self.clock,
                 keyring: self.keyring,
                 config: self.config,
+                sources: Mutex::new(HashMap::new()),
             }),
         })
     }
