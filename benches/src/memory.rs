@@ -29,7 +29,7 @@ pub fn reset_peak() -> bool {
 }
 
 /// A `Name:   1234 kB` line of `/proc/<pid>/status`, in bytes.
-fn field_bytes(status: &str, name: &str) -> Option<u64> {
+pub(crate) fn field_bytes(status: &str, name: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with(name))?;
     let kb: u64 = line[name.len()..]
         .trim()

@@ -28,14 +28,7 @@ pub fn sample(pid: u32) -> Option<Sample> {
 
 /// `VmRSS:   1234 kB` in bytes.
 fn vm_rss(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line["VmRSS:".len()..]
-        .trim()
-        .strip_suffix("kB")?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb * 1024)
+    crate::memory::field_bytes(status, "VmRSS:")
 }
 
 /// `utime + stime` (fields 14 and 15) of a `/proc/<pid>/stat` line. The command name
