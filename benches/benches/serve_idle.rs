@@ -28,6 +28,7 @@ use storewatch_benches::process::{Sample, cpu_percent, sample, ticks_per_second}
 use storewatch_core::clock::{Clock, SystemClock};
 use storewatch_core::model::{AppSpec, Frequency, Platform, ScheduleSpec, Task};
 use storewatch_core::store::Store;
+use storewatch_pg::testkit::ScratchDatabase;
 use storewatch_pg::{PgConfig, PostgresStore};
 use storewatch_sqlite::{SqliteConfig, SqliteStore};
 
@@ -79,40 +80,6 @@ async fn open(url: &str) -> Box<dyn Store> {
                 .await
                 .unwrap(),
         )
-    }
-}
-
-/// A connection to the server of `admin`.
-async fn admin_connection(admin: &str) -> sqlx::PgConnection {
-    use sqlx::ConnectOptions;
-    admin
-        .parse::<sqlx::postgres::PgConnectOptions>()
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
-
-/// Creates a PostgreSQL database on `admin`'s server and returns its URL.
-async fn create_pg(admin: &str, name: &str) -> String {
-    let mut conn = admin_connection(admin).await;
-    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let mut url = url::Url::parse(admin).unwrap();
-    url.set_path(&format!("/{name}"));
-    url.to_string()
-}
-
-/// Drops the databases `create_pg` made.
-async fn drop_pg(admin: &str, names: &[String]) {
-    let mut conn = admin_connection(admin).await;
-    for name in names {
-        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
     }
 }
 
@@ -245,16 +212,16 @@ fn main() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let pg = std::env::var("SERVE_BENCH_PG").ok();
-    let suffix = format!("{:08x}", std::process::id());
-    let pg_names = [
-        format!("swbench_empty_{suffix}"),
-        format!("swbench_loaded_{suffix}"),
-    ];
+    // Dropped at the end of main, after the measurements.
+    let mut scratch = Vec::new();
     let (empty, loaded, kind) = match &pg {
         Some(admin) => rt.block_on(async {
+            for _ in 0..2 {
+                scratch.push(ScratchDatabase::create(admin, "swbench").await.unwrap());
+            }
             (
-                create_pg(admin, &pg_names[0]).await,
-                create_pg(admin, &pg_names[1]).await,
+                scratch[0].url().to_owned(),
+                scratch[1].url().to_owned(),
                 "PostgreSQL",
             )
         }),
@@ -276,9 +243,6 @@ fn main() {
         seed(&loaded, apps).await;
         let reference = measure(&bin, dir.path(), &empty, settle, window).await;
         let idle = measure(&bin, dir.path(), &loaded, settle, window).await;
-        if let Some(admin) = &pg {
-            drop_pg(admin, &pg_names).await;
-        }
         (reference, idle)
     });
 

@@ -13,7 +13,8 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use storewatch_core::analysis::required_days;
 use storewatch_core::store::{DaySelection, HistoryQuery, MetricStore};
-use support::{BenchResult, ScratchDb, create_apps, points};
+use storewatch_pg::testkit::{ScratchDatabase, admin_url};
+use support::{BenchResult, create_apps, points};
 
 const APPS: usize = 1000;
 const DAYS: u64 = 400;
@@ -21,10 +22,8 @@ const RUNS: usize = 5;
 
 #[tokio::main]
 async fn main() -> BenchResult<()> {
-    let db = ScratchDb::create().await?;
-    let result = run(&db).await;
-    db.drop_db().await?;
-    result
+    let db = ScratchDatabase::create(&admin_url(), "swbench").await?;
+    run(&db).await
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -32,8 +31,8 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-async fn run(db: &ScratchDb) -> BenchResult<()> {
-    let store = db.store().await?;
+async fn run(db: &ScratchDatabase) -> BenchResult<()> {
+    let store = db.store(4).await?;
     let apps = create_apps(&store, APPS).await?;
     let target = NaiveDate::from_ymd_opt(2026, 3, 1).ok_or("date")?;
     let all = points(&apps, target, DAYS, 0.0);

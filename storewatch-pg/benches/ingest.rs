@@ -12,21 +12,20 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use storewatch_core::store::MetricStore;
-use support::{BenchResult, ScratchDb, create_apps, points};
+use storewatch_pg::testkit::{ScratchDatabase, admin_url};
+use support::{BenchResult, create_apps, points};
 
 const APPS: usize = 1000;
 const DAYS: u64 = 125; // 1000 apps × 8 metrics × 125 days = 1 M points
 
 #[tokio::main]
 async fn main() -> BenchResult<()> {
-    let db = ScratchDb::create().await?;
-    let result = run(&db).await;
-    db.drop_db().await?;
-    result
+    let db = ScratchDatabase::create(&admin_url(), "swbench").await?;
+    run(&db).await
 }
 
-async fn run(db: &ScratchDb) -> BenchResult<()> {
-    let store = db.store().await?;
+async fn run(db: &ScratchDatabase) -> BenchResult<()> {
+    let store = db.store(4).await?;
     let apps = create_apps(&store, APPS).await?;
     let last = NaiveDate::from_ymd_opt(2026, 3, 1).ok_or("date")?;
     let fresh = points(&apps, last, DAYS, 0.0);

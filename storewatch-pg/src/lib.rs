@@ -9,6 +9,8 @@ mod executions;
 mod instances;
 mod metrics;
 mod run_store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod text;
 
 pub use config::PgConfig;

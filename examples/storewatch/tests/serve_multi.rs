@@ -13,14 +13,11 @@
 mod serve_support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DurationRound, Timelike};
 use secrecy::SecretString;
 use serve_support::{Serve, master_key, wait_for};
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection};
 use storewatch_apple::fake::FakeAppStoreConnect;
 use storewatch_core::clock::{Clock, SystemClock};
 use storewatch_core::model::{
@@ -30,73 +27,11 @@ use storewatch_core::model::{
 use storewatch_core::secrets::{Keyring, create_channel, create_credential};
 use storewatch_core::store::{ConfigStore, RunStore};
 use storewatch_lark::fake::{FakeLark, WebhookOptions};
-use storewatch_pg::{PgConfig, PostgresStore};
+use storewatch_pg::PostgresStore;
+use storewatch_pg::testkit::{ScratchDatabase, admin_url};
 
 const SCHEDULES: usize = 30;
 const PROCESSES: usize = 3;
-
-fn admin_url() -> String {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
-        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A database of its own for the test, dropped at the end.
-struct TestDb {
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    async fn create() -> TestDb {
-        let admin = admin_url();
-        let mut conn = PgConnectOptions::from_str(&admin)
-            .unwrap()
-            .connect()
-            .await
-            .unwrap_or_else(|e| panic!("this test needs PostgreSQL at {admin}: {e}"));
-        let name = format!("swtest_serve_{:016x}", rand::random::<u64>());
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let _ = conn.close().await;
-        let mut url = url::Url::parse(&admin).unwrap();
-        url.set_path(&format!("/{name}"));
-        TestDb {
-            name,
-            url: url.to_string(),
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        // Drop may run inside the test's runtime: clean up on a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                let Ok(options) = PgConnectOptions::from_str(&admin_url()) else {
-                    return;
-                };
-                if let Ok(mut conn) = options.connect().await {
-                    let _ =
-                        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                            .execute(&mut conn)
-                            .await;
-                }
-            });
-        })
-        .join();
-    }
-}
 
 /// Every execution in the store, oldest first.
 async fn executions(store: &PostgresStore) -> Vec<Execution> {
@@ -110,7 +45,9 @@ async fn executions(store: &PostgresStore) -> Vec<Execution> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_run_each_slot_once_when_one_is_killed() {
-    let db = TestDb::create().await;
+    let db = ScratchDatabase::create(&admin_url(), "swtest")
+        .await
+        .unwrap();
     let (key, raw) = master_key();
     let keyring = Keyring::from_raw(&[("default", raw)]).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -127,9 +64,7 @@ async fn three_instances_run_each_slot_once_when_one_is_killed() {
     let lark = FakeLark::start().await.unwrap();
     lark.set_latency(Duration::from_millis(50));
 
-    let store =
-        PostgresStore::connect(&db.url, &PgConfig::default().with_max_connections(4)).unwrap();
-    store.migrate().await.unwrap();
+    let store = db.store(4).await.unwrap();
     create_credential(
         &store,
         &keyring,
@@ -193,7 +128,7 @@ async fn three_instances_run_each_slot_once_when_one_is_killed() {
     }
 
     let env = [
-        ("DATABASE_URL", db.url.clone()),
+        ("DATABASE_URL", db.url().to_owned()),
         ("STOREWATCH_MASTER_KEY", key),
         ("STOREWATCH_MAX_CONNECTIONS", "5".to_owned()),
         ("STOREWATCH_SCHEDULER_TICK_SECS", "1".to_owned()),

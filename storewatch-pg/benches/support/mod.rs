@@ -1,80 +1,16 @@
-//! Bench support: a scratch database on `DATABASE_URL` and generated apps and points.
+//! Bench support: generated apps and points (the scratch database is
+//! `storewatch_pg::testkit::ScratchDatabase`).
 
 #![allow(dead_code, unreachable_pub)]
 
 use std::error::Error;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{Days, NaiveDate};
-use sqlx::{ConnectOptions, Connection, postgres::PgConnectOptions};
 use storewatch_core::model::{AppId, AppSpec, Metric, MetricPoint, Platform};
 use storewatch_core::store::ConfigStore;
-use storewatch_pg::{PgConfig, PostgresStore};
+use storewatch_pg::PostgresStore;
 
 pub type BenchResult<T> = Result<T, Box<dyn Error>>;
-
-fn admin_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A scratch database, dropped by [`ScratchDb::drop_db`].
-pub struct ScratchDb {
-    pub name: String,
-    pub url: String,
-}
-
-impl ScratchDb {
-    pub async fn create() -> BenchResult<ScratchDb> {
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
-        let name = format!("swbench_{secs}_{:08x}", rand::random::<u32>());
-        let mut admin = admin_url()
-            .parse::<PgConnectOptions>()?
-            .connect()
-            .await
-            .map_err(|e| {
-                format!(
-                    "cannot reach PostgreSQL at {}: {e}; start one or set DATABASE_URL",
-                    admin_url()
-                )
-            })?;
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&mut admin)
-            .await?;
-        admin.close().await?;
-        let mut url = url::Url::parse(&admin_url())?;
-        url.set_path(&format!("/{name}"));
-        Ok(ScratchDb {
-            name,
-            url: url.to_string(),
-        })
-    }
-
-    pub async fn store(&self) -> BenchResult<PostgresStore> {
-        let store = PostgresStore::connect(
-            &self.url,
-            &PgConfig::default()
-                .with_max_connections(4)
-                .with_acquire_timeout(Duration::from_secs(30)),
-        )?;
-        store.migrate().await?;
-        Ok(store)
-    }
-
-    pub async fn drop_db(self) -> BenchResult<()> {
-        let mut admin = admin_url().parse::<PgConnectOptions>()?.connect().await?;
-        sqlx::query(&format!(
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-            self.name
-        ))
-        .execute(&mut admin)
-        .await?;
-        Ok(())
-    }
-}
 
 /// Creates `n` apps.
 pub async fn create_apps(store: &PostgresStore, n: usize) -> BenchResult<Vec<AppId>> {
